@@ -1,0 +1,31 @@
+# Two commands for a fresh clone: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTHON ?= python3
+
+.PHONY: demo test lint bench install clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-test.txt requirements-nodeps.txt setup.py package.xml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip install --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install --no-deps --no-build-isolation -e .
+	touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/predctl demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q test
+
+lint: $(STAMP)
+	$(PY) -m pytest -q test -m 'linter'
+
+bench: $(STAMP)
+	$(VENV)/bin/predctl bench --write docs/benchmarks.md
+
+clean:
+	rm -rf $(VENV) build *.egg-info
