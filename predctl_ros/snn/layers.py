@@ -4,14 +4,13 @@
 
 from typing import NamedTuple, Optional, Tuple
 
-import torch
-from torch import nn, Tensor
-
 from predctl_ros.snn import neurons
 from predctl_ros.snn.connections import make_connection
 from predctl_ros.snn.scan import layer_scan, leaky_scan, ScanConfig
 from predctl_ros.snn.surrogate import Surrogate
 from predctl_ros.snn.time_constants import TimeConstant
+import torch
+from torch import nn, Tensor
 
 
 class LayerState(NamedTuple):

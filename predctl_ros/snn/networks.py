@@ -13,13 +13,12 @@ of the last one.
 import math
 from typing import NamedTuple, Optional, Tuple
 
-import torch
-from torch import nn, Tensor
-
 from predctl_ros.snn import init as snn_init
 from predctl_ros.snn.layers import LayerState, LeakyReadout, SpikingLayer
 from predctl_ros.snn.spec import NetworkSpec, policy_spec, prediction_spec
 from predctl_ros.snn.surrogate import Surrogate
+import torch
+from torch import nn, Tensor
 
 
 class NetState(NamedTuple):

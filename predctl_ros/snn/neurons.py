@@ -42,10 +42,9 @@ the same update over whole sequences with a hand-written backward pass.
 
 from typing import NamedTuple, Optional, Tuple
 
+from predctl_ros.snn.surrogate import Surrogate
 import torch
 from torch import Tensor
-
-from predctl_ros.snn.surrogate import Surrogate
 
 
 class LIFParameters(NamedTuple):

@@ -29,10 +29,9 @@ The result equals autograd through the reference step functions (tested).
 
 from typing import NamedTuple, Optional, Tuple
 
+from predctl_ros.snn.surrogate import Surrogate
 import torch
 from torch import Tensor
-
-from predctl_ros.snn.surrogate import Surrogate
 
 
 class ScanConfig(NamedTuple):

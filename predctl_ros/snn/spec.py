@@ -157,8 +157,8 @@ def prediction_spec(n_obs: int, n_act: int, **overrides) -> NetworkSpec:
     :param overrides: fields to change.
     :return: NetworkSpec with role 'prediction'.
     """
-    base = dict(role='prediction', n_in=n_obs + n_act, n_out=n_obs, recurrent=(True, False),
-                readout_gain=0.005, tanh=False)
+    base = {'role': 'prediction', 'n_in': n_obs + n_act, 'n_out': n_obs,
+            'recurrent': (True, False), 'readout_gain': 0.005, 'tanh': False}
     base.update(overrides)
     if 'hidden' in overrides and 'recurrent' not in overrides:
         base['recurrent'] = (True,) + (False,) * (len(overrides['hidden']) - 1)
@@ -175,8 +175,8 @@ def policy_spec(n_obs: int, n_goal: int, n_act: int, **overrides) -> NetworkSpec
     :param overrides: fields to change.
     :return: NetworkSpec with role 'policy'.
     """
-    base = dict(role='policy', n_in=n_obs + n_goal, n_out=n_act, recurrent=(False, False),
-                readout_gain=0.5, tanh=True)
+    base = {'role': 'policy', 'n_in': n_obs + n_goal, 'n_out': n_act,
+            'recurrent': (False, False), 'readout_gain': 0.5, 'tanh': True}
     base.update(overrides)
     if 'hidden' in overrides and 'recurrent' not in overrides:
         base['recurrent'] = (False,) * len(overrides['hidden'])
