@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from predctl_ros.snn import neurons
+from predctl_ros.snn import neurons, scan
 from predctl_ros.snn.scan import layer_scan, leaky_scan, ScanConfig
 from predctl_ros.snn.surrogate import Surrogate
 
@@ -98,7 +98,9 @@ def _random_setup(alif, rec, steps, repeat, batch=3, n=6):
 @pytest.mark.parametrize('alif', [False, True])
 @pytest.mark.parametrize('rec', ['none', 'dense', 'lowrank'])
 @pytest.mark.parametrize('repeat', [1, 7])
-def test_fused_scan_matches_autograd_reference(alif, rec, repeat):
+@pytest.mark.parametrize('kernels', [True, False], ids=['cpu-kernels', 'torch-ops'])
+def test_fused_scan_matches_autograd_reference(alif, rec, repeat, kernels, monkeypatch):
+    monkeypatch.setattr(scan, 'USE_KERNELS', kernels)
     steps = 21
     cur, decays, weights, state, z0 = _random_setup(alif, rec, steps, repeat)
     cfg = ScanConfig(SURROGATE, repeat, 1.0, 0.05 if alif else 0.0, 0.02 if alif else 0.0,

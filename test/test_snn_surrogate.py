@@ -76,3 +76,30 @@ def test_bad_surrogate_settings_are_refused():
         Surrogate('nope').check()
     with pytest.raises(ValueError, match='sharpness'):
         Surrogate('atan', 0.0).check()
+
+
+@pytest.mark.parametrize('name', sorted(DERIVATIVES))
+def test_compiled_kernel_surrogate_matches_torch(name):
+    """The CPU kernels evaluate the same pseudo-derivative (own exp included)."""
+    import numba
+    import numpy as np
+    from predctl_ros.snn import kernels
+
+    evaluate = numba.njit(lambda x, sp: kernels._surrogate(x, sp))
+    constants = kernels.surrogate_constants(name, BETA)
+    x = np.linspace(-3.0, 3.0, 601)
+    got = np.array([evaluate(v, constants) for v in x])
+    want = DERIVATIVES[name](torch.from_numpy(x), BETA).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_kernel_exp_is_accurate_over_its_range():
+    import numba
+    import numpy as np
+    from predctl_ros.snn.kernels import exp_neg
+
+    evaluate = numba.njit(lambda y: exp_neg(y))
+    y = -np.concatenate([np.linspace(0.0, 5.0, 1001), np.geomspace(5.0, 700.0, 200)])
+    got = np.array([evaluate(v) for v in y])
+    np.testing.assert_allclose(got, np.exp(y), rtol=1e-13)
+    assert evaluate(-1e4) == pytest.approx(np.exp(-700.0))

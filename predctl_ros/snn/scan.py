@@ -29,9 +29,15 @@ The result equals autograd through the reference step functions (tested).
 
 from typing import NamedTuple, Optional, Tuple
 
+import numpy as np
+from predctl_ros.snn import kernels
 from predctl_ros.snn.surrogate import Surrogate
 import torch
 from torch import Tensor
+
+# Use the compiled CPU kernels for CPU tensors; the loop of torch ops serves other
+# devices (and the tests, which compare both with the reference).
+USE_KERNELS = True
 
 
 class ScanConfig(NamedTuple):
@@ -64,6 +70,144 @@ def _rec_backward(rec: str, weights, g: Tensor, out: Tensor, proj: Optional[Tens
         torch.mm(proj, weights[0], out=out)
 
 
+class _Saved(NamedTuple):
+    """Forward results the adjoint needs."""
+
+    spikes: Tensor
+    volt: Tensor
+    syn_all: Tensor
+    theta_all: Optional[Tensor]
+    ada_all: Optional[Tensor]
+    hidden_all: Optional[Tensor]
+
+
+def _forward_torch(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ada, base, saved,
+                   rec_weights):
+    one_minus_mem = 1.0 - decay_mem
+    syn = syn0
+    current = cur.new_empty(cur.shape[1:])
+    for k in range(saved.spikes.shape[0]):
+        current.copy_(cur[k // cfg.repeat])
+        if cfg.rec != 'none':
+            _rec_forward(cfg.rec, rec_weights, z, current,
+                         None if saved.hidden_all is None else saved.hidden_all[k])
+        syn = torch.addcmul(current, decay_syn, syn, out=saved.syn_all[k])
+        v = torch.mul(mem, decay_mem, out=saved.volt[k])
+        v.addcmul_(one_minus_mem, syn)
+        if cfg.alif:
+            theta = torch.add(base, ada, alpha=cfg.adaptation, out=saved.theta_all[k])
+            z = torch.gt(v, theta, out=saved.spikes[k])
+            torch.addcmul(v, theta, z, value=-1.0, out=mem)
+            ada = torch.addcmul(z, decay_ada, ada, out=saved.ada_all[k])
+            if cfg.silent_decay:
+                base.copy_(torch.where(z > 0, cfg.threshold,
+                                       (base - cfg.silent_decay).clamp_(min=0.0)))
+        else:
+            z = torch.gt(v, cfg.threshold, out=saved.spikes[k])
+            torch.sub(v, z, alpha=cfg.threshold, out=mem)
+
+
+def _np(t: Optional[Tensor], like: Tensor, dim: int):
+    # numba needs arrays of a fixed rank and dtype even for unused arguments.
+    if t is None:
+        return np.empty((0,) * dim, dtype=like.numpy().dtype)
+    return t.detach().numpy()
+
+
+def _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ada0, base, saved,
+                     rec_weights):
+    ref = saved.spikes
+    args = (_np(syn0, ref, 2), mem.numpy(), _np(ada0, ref, 2), _np(base, ref, 2),
+            _np(decay_syn, ref, 1), _np(decay_mem, ref, 1), _np(decay_ada, ref, 1),
+            float(cfg.threshold), float(cfg.adaptation), float(cfg.silent_decay), cfg.alif,
+            saved.spikes.numpy(), saved.volt.numpy(), saved.syn_all.numpy(),
+            _np(saved.theta_all, ref, 3), _np(saved.ada_all, ref, 3))
+    steps = saved.spikes.shape[0]
+    if cfg.rec == 'none':
+        kernels.forward_steps(cur.detach().numpy(), cfg.repeat, 0, steps, *args)
+        return
+    current = cur.new_empty((1,) + tuple(cur.shape[1:]))
+    current_np = current.numpy()
+    for k in range(steps):
+        current[0].copy_(cur[k // cfg.repeat])
+        _rec_forward(cfg.rec, rec_weights, z, current[0],
+                     None if saved.hidden_all is None else saved.hidden_all[k])
+        kernels.forward_steps(current_np, 0, k, k + 1, *args)
+        z = saved.spikes[k]
+
+
+def _backward_torch(cfg, g_spikes, saved, decay_syn, decay_mem, decay_ada, rec_weights,
+                    g_syn, g_mem, g_ada, g_cur, proj_all):
+    threshold = saved.theta_all if cfg.alif else cfg.threshold
+    surr_times_gz = cfg.surrogate.derivative(saved.volt - threshold)  # S_k, then S_k * g^z_k
+    g_volt = torch.empty_like(saved.volt)
+    g_ada_all = torch.empty_like(saved.volt) if cfg.alif else None
+    g_z = torch.zeros_like(g_syn)   # dL/dz_k through the recurrence of step k+1
+    one_minus_mem = 1.0 - decay_mem
+    for k in range(saved.spikes.shape[0] - 1, -1, -1):
+        if g_spikes is not None:
+            g_z.add_(g_spikes[k])
+        if cfg.alif:
+            g_z.add_(g_ada)
+            g_ada_all[k].copy_(g_ada)
+        gzs = surr_times_gz[k].mul_(g_z)
+        gv = torch.add(gzs, g_mem, out=g_volt[k])
+        if cfg.alif:
+            g_ada.mul_(decay_ada).sub_(gzs, alpha=cfg.adaptation)
+        gi = torch.addcmul(g_syn, one_minus_mem, gv, out=g_cur[k])
+        torch.mul(gi, decay_syn, out=g_syn)
+        torch.mul(gv, decay_mem, out=g_mem)
+        if cfg.rec != 'none':
+            _rec_backward(cfg.rec, rec_weights, gi, g_z, None if proj_all is None else proj_all[k])
+        else:
+            g_z.zero_()
+    return g_z, g_volt, g_ada_all
+
+
+def _decay_grads_torch(cfg, saved, syn0, mem0, ada0, g_cur, g_volt, g_ada_all):
+    syn_prev = torch.cat((syn0.unsqueeze(0), saved.syn_all[:-1]))
+    g_decay_syn = (g_cur * syn_prev).sum((0, 1))
+    mem_post = saved.volt - (saved.theta_all if cfg.alif else cfg.threshold) * saved.spikes
+    mem_prev = torch.cat((mem0.unsqueeze(0), mem_post[:-1]))
+    g_decay_mem = (g_volt * (mem_prev - saved.syn_all)).sum((0, 1))
+    g_decay_ada = None
+    if cfg.alif:
+        ada_prev = torch.cat((ada0.unsqueeze(0), saved.ada_all[:-1]))
+        g_decay_ada = (g_ada_all * ada_prev).sum((0, 1))
+    return g_decay_syn, g_decay_mem, g_decay_ada
+
+
+def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
+                      rec_weights, g_syn, g_mem, g_ada, g_cur, proj_all):
+    ref = saved.spikes
+    acc = [torch.zeros_like(g_syn) for _ in range(3)]
+    g_z = torch.zeros_like(g_syn)
+    has_g = g_spikes is not None
+    common = (_np(g_spikes, ref, 3), has_g)
+    tail = (saved.volt.numpy(), _np(saved.theta_all, ref, 3), saved.spikes.numpy(),
+            saved.syn_all.numpy(), _np(saved.ada_all, ref, 3), _np(syn0, ref, 2),
+            _np(mem0, ref, 2), _np(ada0, ref, 2), _np(decay_syn, ref, 1), _np(decay_mem, ref, 1),
+            _np(decay_ada, ref, 1), float(cfg.threshold), float(cfg.adaptation), cfg.alif,
+            kernels.surrogate_constants(cfg.surrogate.name, cfg.surrogate.sharpness),
+            g_syn.numpy(), g_mem.numpy(), _np(g_ada, ref, 2), g_cur.numpy(),
+            *(a.numpy() for a in acc))
+    steps = saved.spikes.shape[0]
+    if cfg.rec == 'none':
+        kernels.backward_steps(steps, 0, *common, _np(None, ref, 2), False, *tail)
+    else:
+        g_z_np = g_z.numpy()
+        for k in range(steps - 1, -1, -1):
+            kernels.backward_steps(k + 1, k, *common, g_z_np, True, *tail)
+            _rec_backward(cfg.rec, rec_weights, g_cur[k], g_z,
+                          None if proj_all is None else proj_all[k])
+    g_decay_ada = acc[2].sum(0) if cfg.alif else None
+    return g_z, acc[0].sum(0), acc[1].sum(0), g_decay_ada
+
+
+def _use_kernels(t: Tensor) -> bool:
+    return USE_KERNELS and t.device.type == 'cpu' and t.dtype in (torch.float32, torch.float64)
+
+
 class _LayerScan(torch.autograd.Function):
 
     @staticmethod
@@ -72,118 +216,70 @@ class _LayerScan(torch.autograd.Function):
         steps = cur.shape[0] * cfg.repeat
         batch, n = cur.shape[1], cur.shape[2]
         new = cur.new_empty
-        spikes, volt, syn_all = new(steps, batch, n), new(steps, batch, n), new(steps, batch, n)
-        theta_all = new(steps, batch, n) if cfg.alif else None
-        ada_all = new(steps, batch, n) if cfg.alif else None
         hidden_all = None
         if cfg.rec == 'lowrank':
             hidden_all = new(steps, batch, rec_weights[0].shape[0])
-        one_minus_mem = 1.0 - decay_mem
-        syn, mem, z, ada, base = syn0, mem0.clone(), z0, ada0, base0
-        current = new(batch, n)
-        for k in range(steps):
-            current.copy_(cur[k // cfg.repeat])
-            if z is not None:
-                _rec_forward(cfg.rec, rec_weights, z, current,
-                             None if hidden_all is None else hidden_all[k])
-            syn = torch.addcmul(current, decay_syn, syn, out=syn_all[k])
-            v = torch.mul(mem, decay_mem, out=volt[k])
-            v.addcmul_(one_minus_mem, syn)
-            if cfg.alif:
-                theta = torch.add(base, ada, alpha=cfg.adaptation, out=theta_all[k])
-                z = torch.gt(v, theta, out=spikes[k])
-                torch.addcmul(v, theta, z, value=-1.0, out=mem)
-                ada = torch.addcmul(z, decay_ada, ada, out=ada_all[k])
-                if cfg.silent_decay:
-                    base = torch.where(z > 0, cfg.threshold,
-                                       (base - cfg.silent_decay).clamp_(min=0.0))
-            else:
-                z = torch.gt(v, cfg.threshold, out=spikes[k])
-                torch.sub(v, z, alpha=cfg.threshold, out=mem)
-            if cfg.rec == 'none':
-                z = None
+        saved = _Saved(new(steps, batch, n), new(steps, batch, n), new(steps, batch, n),
+                       new(steps, batch, n) if cfg.alif else None,
+                       new(steps, batch, n) if cfg.alif else None, hidden_all)
+        mem = mem0.clone()
+        base = base0.clone() if cfg.alif else None
+        run = _forward_kernels if _use_kernels(cur) else _forward_torch
+        run(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z0, ada0, base, saved,
+            rec_weights)
         ctx.cfg = cfg
-        ctx.save_for_backward(decay_syn, decay_mem, decay_ada, syn0, mem0, z0, ada0,
-                              spikes, volt, syn_all, theta_all, ada_all, hidden_all,
+        ctx.save_for_backward(decay_syn, decay_mem, decay_ada, syn0, mem0, z0, ada0, *saved,
                               *rec_weights)
-        syn_out = syn_all[-1].clone()
+        syn_out = saved.syn_all[-1].clone()
         if cfg.alif:
-            base_out = base.clone() if base is base0 else base
-            ctx.mark_non_differentiable(base_out)
-            return spikes, syn_out, mem, ada_all[-1].clone(), base_out
-        return spikes, syn_out, mem, None, None
+            ctx.mark_non_differentiable(base)
+            return saved.spikes, syn_out, mem, saved.ada_all[-1].clone(), base
+        return saved.spikes, syn_out, mem, None, None
 
     @staticmethod
     def backward(ctx, g_spikes, g_syn_out, g_mem_out, g_ada_out, g_base_out):
         cfg = ctx.cfg
-        (decay_syn, decay_mem, decay_ada, syn0, mem0, z0, ada0, spikes, volt, syn_all,
-         theta_all, ada_all, hidden_all, *rec_weights) = ctx.saved_tensors
-        steps, batch, n = spikes.shape
-        new_zeros = spikes.new_zeros
-
-        threshold = theta_all if cfg.alif else cfg.threshold
-        surr_times_gz = cfg.surrogate.derivative(volt - threshold)  # S_k, later S_k * g^z_k
-        g_volt = torch.empty_like(volt)
-        g_cur = torch.empty_like(volt)
-        g_ada_all = torch.empty_like(volt) if cfg.alif else None
-        proj_all = None
-        if cfg.rec == 'lowrank':
-            proj_all = spikes.new_empty(steps, batch, rec_weights[0].shape[0])
-
-        g_syn = g_syn_out.clone() if g_syn_out is not None else new_zeros(batch, n)
-        g_mem = g_mem_out.clone() if g_mem_out is not None else new_zeros(batch, n)
+        (decay_syn, decay_mem, decay_ada, syn0, mem0, z0, ada0, *rest) = ctx.saved_tensors
+        saved, rec_weights = _Saved(*rest[:6]), rest[6:]
+        steps, batch, n = saved.spikes.shape
+        zeros = saved.spikes.new_zeros
+        g_syn = g_syn_out.clone() if g_syn_out is not None else zeros(batch, n)
+        g_mem = g_mem_out.clone() if g_mem_out is not None else zeros(batch, n)
         g_ada = None
         if cfg.alif:
-            g_ada = g_ada_out.clone() if g_ada_out is not None else new_zeros(batch, n)
-        g_z = new_zeros(batch, n)   # dL/dz_k through the recurrence of step k+1
-        one_minus_mem = 1.0 - decay_mem
-        for k in range(steps - 1, -1, -1):
-            if g_spikes is not None:
-                g_z.add_(g_spikes[k])
-            if cfg.alif:
-                g_z.add_(g_ada)
-                g_ada_all[k].copy_(g_ada)
-            gzs = surr_times_gz[k].mul_(g_z)
-            gv = torch.add(gzs, g_mem, out=g_volt[k])
-            if cfg.alif:
-                g_ada.mul_(decay_ada).sub_(gzs, alpha=cfg.adaptation)
-            gi = torch.addcmul(g_syn, one_minus_mem, gv, out=g_cur[k])
-            torch.mul(gi, decay_syn, out=g_syn)
-            torch.mul(gv, decay_mem, out=g_mem)
-            if cfg.rec != 'none':
-                _rec_backward(cfg.rec, rec_weights, gi, g_z,
-                              None if proj_all is None else proj_all[k])
-            else:
-                g_z.zero_()
+            g_ada = g_ada_out.clone() if g_ada_out is not None else zeros(batch, n)
+        g_cur = torch.empty_like(saved.volt)
+        proj_all = None
+        if cfg.rec == 'lowrank':
+            proj_all = saved.spikes.new_empty(steps, batch, rec_weights[0].shape[0])
+        g_spikes = g_spikes.contiguous() if g_spikes is not None else None
 
-        # Decay gradients: sums over time and batch of adjoint x partial derivative.
-        syn_prev = torch.cat((syn0.unsqueeze(0), syn_all[:-1]))
-        g_decay_syn = (g_cur * syn_prev).sum((0, 1))
-        mem_post = volt - (theta_all if cfg.alif else cfg.threshold) * spikes
-        mem_prev = torch.cat((mem0.unsqueeze(0), mem_post[:-1]))
-        g_decay_mem = (g_volt * (mem_prev - syn_all)).sum((0, 1))
-        g_decay_ada = g_ada0 = None
-        if cfg.alif:
-            ada_prev = torch.cat((ada0.unsqueeze(0), ada_all[:-1]))
-            g_decay_ada = (g_ada_all * ada_prev).sum((0, 1))
-            g_ada0 = g_ada
+        if _use_kernels(saved.spikes):
+            g_z, g_decay_syn, g_decay_mem, g_decay_ada = _backward_kernels(
+                cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
+                rec_weights, g_syn, g_mem, g_ada, g_cur, proj_all)
+        else:
+            g_z, g_volt, g_ada_all = _backward_torch(
+                cfg, g_spikes, saved, decay_syn, decay_mem, decay_ada, rec_weights, g_syn,
+                g_mem, g_ada, g_cur, proj_all)
+            g_decay_syn, g_decay_mem, g_decay_ada = _decay_grads_torch(
+                cfg, saved, syn0, mem0, ada0, g_cur, g_volt, g_ada_all)
 
-        g_rec = ()
-        g_z0 = None
+        g_rec, g_z0 = (), None
         if cfg.rec != 'none':
-            z_prev = torch.cat((z0.unsqueeze(0), spikes[:-1])).reshape(-1, n)
+            z_prev = torch.cat((z0.unsqueeze(0), saved.spikes[:-1])).reshape(-1, n)
             g_flat = g_cur.reshape(-1, n)
             if cfg.rec == 'dense':
                 g_rec = (g_flat.t() @ z_prev,)
             else:
-                w1, w2 = rec_weights
-                g_rec = ((proj_all.reshape(-1, w1.shape[0]).t() @ z_prev),
-                         g_flat.t() @ hidden_all.reshape(-1, w1.shape[0]))
+                rank = rec_weights[0].shape[0]
+                g_rec = (proj_all.reshape(-1, rank).t() @ z_prev,
+                         g_flat.t() @ saved.hidden_all.reshape(-1, rank))
             g_z0 = g_z
         g_in = g_cur
         if cfg.repeat > 1:
             g_in = g_cur.view(-1, cfg.repeat, batch, n).sum(1)
-        return (None, g_in, g_decay_syn, g_decay_mem, g_decay_ada, g_syn, g_mem, g_z0, g_ada0,
+        return (None, g_in, g_decay_syn, g_decay_mem, g_decay_ada, g_syn, g_mem, g_z0, g_ada,
                 None, *g_rec)
 
 

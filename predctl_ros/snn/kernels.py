@@ -1,0 +1,223 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Compiled CPU kernels of the layer scan (forward and adjoint), one pass per step.
+
+On a CPU, each PyTorch op over a [B, N] slab costs a fixed dispatch overhead
+and a full trip through memory; a neuron update is a dozen such ops.  These
+kernels fuse the whole update (and the whole adjoint, surrogate included) into
+one pass per SNN step, parallel over batch rows, and accumulate the decay
+gradients on the fly.  Feed-forward layers run all steps in one call.  The
+equations are those of :mod:`predctl_ros.snn.neurons`; tests compare both.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+from predctl_ros.snn.surrogate import MULTI_GAUSSIAN_HEIGHT, MULTI_GAUSSIAN_SCALE
+
+SURROGATE_CODES = {'multi_gaussian': 0, 'fast_sigmoid': 1, 'atan': 2, 'sigmoid': 3}
+
+
+def surrogate_constants(name: str, sharpness: float) -> np.ndarray:
+    """
+    Pack the constants a kernel needs to evaluate a surrogate derivative.
+
+    :param name: surrogate name.
+    :param sharpness: surrogate sharpness.
+    :return: float64 array [code, c0, c1, c2, c3, c4].
+    """
+    code = SURROGATE_CODES[name]
+    out = np.zeros(6)
+    out[0] = code
+    if code == 0:
+        sigma, h, s = 1.0 / sharpness, MULTI_GAUSSIAN_HEIGHT, MULTI_GAUSSIAN_SCALE
+        root = math.sqrt(2.0 * math.pi)
+        peak = (1.0 + h) / (sigma * root) - 2.0 * h * math.exp(-0.5 / s ** 2) / (s * sigma * root)
+        out[1] = (1.0 + h) / (sigma * root) / peak
+        out[2] = h / (s * sigma * root) / peak
+        out[3] = 0.5 / sigma ** 2
+        out[4] = 0.5 / (s * sigma) ** 2
+        out[5] = sigma
+    elif code == 2:
+        out[1] = 0.5 * math.pi * sharpness
+    else:
+        out[1] = sharpness
+    return out
+
+
+@numba.njit(inline='always')
+def exp_neg(y):
+    """
+    Return e^y for y <= 0 to ~1e-14 relative error, in a form LLVM can vectorise.
+
+    libm's exp is a call the compiler cannot vectorise; this is range reduction
+    e^y = 2^-m e^r with |r| <= ln2 / 2, a degree-11 Taylor polynomial, and 2^-m
+    assembled from its binary digits.
+
+    :param y: exponent, <= 0 (clamped at -700).
+    :return: e^y.
+    """
+    y = max(y, -700.0)
+    m = int(-y * 1.4426950408889634 + 0.5)
+    r = y + m * 0.6931471803691238 + m * 1.9082149292705877e-10
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
+        1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
+            1.0 / 3628800 + r / 39916800))))))))))
+    scale = 1.0
+    factor = 0.5
+    for bit in range(10):
+        if m & (1 << bit):
+            scale *= factor
+        factor *= factor
+    return p * scale
+
+
+@numba.njit(inline='always')
+def _surrogate(x, sp):
+    code = sp[0]
+    if code == 0.0:
+        return (sp[1] * exp_neg(-sp[3] * x * x)
+                - sp[2] * (exp_neg(-sp[4] * (x - sp[5]) ** 2)
+                           + exp_neg(-sp[4] * (x + sp[5]) ** 2)))
+    if code == 1.0:
+        d = 1.0 + sp[1] * abs(x)
+        return 1.0 / (d * d)
+    if code == 2.0:
+        y = sp[1] * x
+        return 1.0 / (1.0 + y * y)
+    e = exp_neg(-sp[1] * abs(x))   # 4 s(bx)(1 - s(bx)) = 4 e / (1 + e)^2, e = exp(-b|x|)
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
+@numba.njit(cache=True)
+def forward_steps(cur, repeat, k0, k1, syn0, mem, ada0, base, decay_syn, decay_mem, decay_ada,
+                  threshold, adaptation, silent_decay, alif, spikes, volt, syn_all, theta_all,
+                  ada_all):
+    """
+    Run SNN steps k0..k1-1 of a layer; cur[k // repeat] is the input of step k.
+
+    :param cur: input currents [T', B, N]; with repeat 0, cur[0] feeds every step.
+    :param repeat: steps per input entry (0: one entry for all).
+    :param k0: first step.
+    :param k1: end step (exclusive).
+    :param syn0: synaptic current before step 0 [B, N].
+    :param mem: membrane state [B, N], updated in place.
+    :param ada0: adaptation trace before step 0 [B, N] (ALIF).
+    :param base: threshold base [B, N], updated in place (ALIF).
+    :param decay_syn: synaptic decays [N].
+    :param decay_mem: membrane decays [N].
+    :param decay_ada: adaptation decays [N] (ALIF).
+    :param threshold: theta_0.
+    :param adaptation: xi.
+    :param silent_decay: threshold-base decrement per silent step.
+    :param alif: adaptive neurons.
+    :param spikes: output spikes [T, B, N].
+    :param volt: output pre-reset membrane [T, B, N].
+    :param syn_all: output synaptic currents [T, B, N].
+    :param theta_all: output thresholds [T, B, N] (ALIF).
+    :param ada_all: output adaptation traces [T, B, N] (ALIF).
+    """
+    batch, n = mem.shape
+    for r in range(batch):
+        for k in range(k0, k1):
+            row = 0 if repeat == 0 else k // repeat
+            for i in range(n):
+                syn_prev = syn0[r, i] if k == 0 else syn_all[k - 1, r, i]
+                s = decay_syn[i] * syn_prev + cur[row, r, i]
+                syn_all[k, r, i] = s
+                v = decay_mem[i] * mem[r, i] + (1.0 - decay_mem[i]) * s
+                volt[k, r, i] = v
+                theta = threshold
+                ada_prev = 0.0
+                if alif:
+                    ada_prev = ada0[r, i] if k == 0 else ada_all[k - 1, r, i]
+                    theta = base[r, i] + adaptation * ada_prev
+                    theta_all[k, r, i] = theta
+                z = 0.0
+                if v > theta:
+                    z = 1.0
+                    v -= theta
+                spikes[k, r, i] = z
+                mem[r, i] = v
+                if alif:
+                    ada_all[k, r, i] = decay_ada[i] * ada_prev + z
+                    if silent_decay > 0.0:
+                        if z > 0.0:
+                            base[r, i] = threshold
+                        else:
+                            base[r, i] = max(base[r, i] - silent_decay, 0.0)
+
+
+@numba.njit(cache=True)
+def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta_all, spikes,
+                   syn_all, ada_all, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
+                   threshold, adaptation, alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn,
+                   acc_mem, acc_ada):
+    """
+    Back-propagate steps k1-1 down to k0 (reset detached), accumulating decay gradients.
+
+    :param k1: end step (exclusive), processed first.
+    :param k0: first step, processed last.
+    :param g_spikes: dL/dz from the layer's outputs [T, B, N].
+    :param has_g_spikes: whether g_spikes is given.
+    :param g_rec: dL/dz_{k1-1} through the recurrence [B, N] (per-step use).
+    :param has_g_rec: whether g_rec is given.
+    :param volt: pre-reset membrane [T, B, N].
+    :param theta_all: thresholds [T, B, N] (ALIF).
+    :param spikes: spikes [T, B, N].
+    :param syn_all: synaptic currents [T, B, N].
+    :param ada_all: adaptation traces [T, B, N] (ALIF).
+    :param syn0: synaptic current before step 0.
+    :param mem0: membrane before step 0.
+    :param ada0: adaptation before step 0 (ALIF).
+    :param decay_syn: synaptic decays [N].
+    :param decay_mem: membrane decays [N].
+    :param decay_ada: adaptation decays [N].
+    :param threshold: theta_0 (LIF threshold).
+    :param adaptation: xi.
+    :param alif: adaptive neurons.
+    :param sp: surrogate constants from surrogate_constants.
+    :param g_syn: adjoint of syn carried backwards [B, N], in place.
+    :param g_mem: adjoint of mem carried backwards [B, N], in place.
+    :param g_ada: adjoint of the adaptation trace [B, N], in place (ALIF).
+    :param g_cur: output dL/dI_k [T, B, N].
+    :param acc_syn: running sum of dL/dI_k * syn_{k-1} [B, N].
+    :param acc_mem: running sum of dL/dv_k * (mem_{k-1} - syn_k) [B, N].
+    :param acc_ada: running sum of dL/dn_k * n_{k-1} [B, N] (ALIF).
+    """
+    batch, n = g_syn.shape
+    for r in range(batch):
+        for k in range(k1 - 1, k0 - 1, -1):
+            for i in range(n):
+                gz = 0.0
+                if has_g_spikes:
+                    gz += g_spikes[k, r, i]
+                if has_g_rec:
+                    gz += g_rec[r, i]
+                theta = threshold
+                g_n = 0.0
+                if alif:
+                    g_n = g_ada[r, i]
+                    gz += g_n
+                    theta = theta_all[k, r, i]
+                    acc_ada[r, i] += g_n * (ada0[r, i] if k == 0 else ada_all[k - 1, r, i])
+                gzs = gz * _surrogate(volt[k, r, i] - theta, sp)
+                gv = gzs + g_mem[r, i]
+                if alif:
+                    g_ada[r, i] = decay_ada[i] * g_n - adaptation * gzs
+                gi = g_syn[r, i] + (1.0 - decay_mem[i]) * gv
+                g_cur[k, r, i] = gi
+                g_syn[r, i] = decay_syn[i] * gi
+                g_mem[r, i] = decay_mem[i] * gv
+                if k == 0:
+                    syn_prev = syn0[r, i]
+                    mem_prev = mem0[r, i]
+                else:
+                    syn_prev = syn_all[k - 1, r, i]
+                    theta_prev = theta_all[k - 1, r, i] if alif else threshold
+                    mem_prev = volt[k - 1, r, i] - theta_prev * spikes[k - 1, r, i]
+                acc_syn[r, i] += gi * syn_prev
+                acc_mem[r, i] += gv * (mem_prev - syn_all[k, r, i])
