@@ -14,6 +14,7 @@ equations are those of :mod:`predctl_ros.snn.neurons`; tests compare both.
 import math
 
 import numba
+from numba import prange
 import numpy as np
 
 from predctl_ros.snn.surrogate import MULTI_GAUSSIAN_HEIGHT, MULTI_GAUSSIAN_SCALE
@@ -92,7 +93,6 @@ def _surrogate(x, sp):
     return 4.0 * e / ((1.0 + e) * (1.0 + e))
 
 
-@numba.njit(cache=True)
 def forward_steps(cur, repeat, k0, k1, syn0, mem, ada0, base, decay_syn, decay_mem, decay_ada,
                   threshold, adaptation, silent_decay, alif, spikes, volt, syn_all, theta_all,
                   ada_all):
@@ -121,9 +121,9 @@ def forward_steps(cur, repeat, k0, k1, syn0, mem, ada0, base, decay_syn, decay_m
     :param ada_all: output adaptation traces [T, B, N] (ALIF).
     """
     batch, n = mem.shape
-    for r in range(batch):
-        for k in range(k0, k1):
-            row = 0 if repeat == 0 else k // repeat
+    for k in range(k0, k1):
+        row = 0 if repeat == 0 else k // repeat
+        for r in prange(batch):
             for i in range(n):
                 syn_prev = syn0[r, i] if k == 0 else syn_all[k - 1, r, i]
                 s = decay_syn[i] * syn_prev + cur[row, r, i]
@@ -152,6 +152,27 @@ def forward_steps(cur, repeat, k0, k1, syn0, mem, ada0, base, decay_syn, decay_m
 
 
 @numba.njit(cache=True)
+def _surrogate_row(volt, theta, threshold, alif, sp, out):
+    # One simple loop per shape so that LLVM vectorises it (exp_neg included).
+    n = out.shape[0]
+    code = sp[0]
+    if alif:
+        for i in range(n):
+            out[i] = volt[i] - theta[i]
+    else:
+        for i in range(n):
+            out[i] = volt[i] - threshold
+    if code == 0.0:
+        c1, c2, c3, c4, sigma = sp[1], sp[2], sp[3], sp[4], sp[5]
+        for i in range(n):
+            x = out[i]
+            out[i] = (c1 * exp_neg(-c3 * x * x)
+                      - c2 * (exp_neg(-c4 * (x - sigma) ** 2) + exp_neg(-c4 * (x + sigma) ** 2)))
+    else:
+        for i in range(n):
+            out[i] = _surrogate(out[i], sp)
+
+
 def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta_all, spikes,
                    syn_all, ada_all, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
                    threshold, adaptation, alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn,
@@ -189,35 +210,73 @@ def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta
     :param acc_ada: running sum of dL/dn_k * n_{k-1} [B, N] (ALIF).
     """
     batch, n = g_syn.shape
-    for r in range(batch):
-        for k in range(k1 - 1, k0 - 1, -1):
-            for i in range(n):
-                gz = 0.0
-                if has_g_spikes:
-                    gz += g_spikes[k, r, i]
-                if has_g_rec:
-                    gz += g_rec[r, i]
-                theta = threshold
-                g_n = 0.0
+    scratch = np.empty((batch, 3, n), dtype=volt.dtype)  # per row: no sharing across threads
+    one_minus_mem = 1.0 - decay_mem
+    # Time outermost: each step touches contiguous [B, N] slabs (prefetch-friendly) and the
+    # carried adjoints [B, N] stay in cache.
+    for k in range(k1 - 1, k0 - 1, -1):
+        for r in prange(batch):
+            surr, g_z, mem_prev = scratch[r, 0], scratch[r, 1], scratch[r, 2]
+            _surrogate_row(volt[k, r], theta_all[k, r] if alif else volt[k, r], threshold, alif,
+                           sp, surr)
+            # dL/dz_k from the outputs, the recurrence and (ALIF) the adaptation trace.
+            if has_g_spikes and has_g_rec:
+                gsk, grr = g_spikes[k, r], g_rec[r]
+                for i in range(n):
+                    g_z[i] = gsk[i] + grr[i]
+            elif has_g_spikes:
+                gsk = g_spikes[k, r]
+                for i in range(n):
+                    g_z[i] = gsk[i]
+            elif has_g_rec:
+                grr = g_rec[r]
+                for i in range(n):
+                    g_z[i] = grr[i]
+            else:
+                for i in range(n):
+                    g_z[i] = 0.0
+            if alif:
+                ada_prev = ada0[r] if k == 0 else ada_all[k - 1, r]
+                g_n = g_ada[r]
+                for i in range(n):
+                    g_z[i] += g_n[i]
+                    acc_ada[r, i] += g_n[i] * ada_prev[i]
+            if k == 0:
+                syn_prev = syn0[r]
+                m0 = mem0[r]
+                for i in range(n):
+                    mem_prev[i] = m0[i]
+            else:
+                syn_prev = syn_all[k - 1, r]
+                v_prev, z_prev = volt[k - 1, r], spikes[k - 1, r]
                 if alif:
-                    g_n = g_ada[r, i]
-                    gz += g_n
-                    theta = theta_all[k, r, i]
-                    acc_ada[r, i] += g_n * (ada0[r, i] if k == 0 else ada_all[k - 1, r, i])
-                gzs = gz * _surrogate(volt[k, r, i] - theta, sp)
-                gv = gzs + g_mem[r, i]
-                if alif:
-                    g_ada[r, i] = decay_ada[i] * g_n - adaptation * gzs
-                gi = g_syn[r, i] + (1.0 - decay_mem[i]) * gv
-                g_cur[k, r, i] = gi
-                g_syn[r, i] = decay_syn[i] * gi
-                g_mem[r, i] = decay_mem[i] * gv
-                if k == 0:
-                    syn_prev = syn0[r, i]
-                    mem_prev = mem0[r, i]
+                    th_prev = theta_all[k - 1, r]
+                    for i in range(n):
+                        mem_prev[i] = v_prev[i] - th_prev[i] * z_prev[i]
                 else:
-                    syn_prev = syn_all[k - 1, r, i]
-                    theta_prev = theta_all[k - 1, r, i] if alif else threshold
-                    mem_prev = volt[k - 1, r, i] - theta_prev * spikes[k - 1, r, i]
-                acc_syn[r, i] += gi * syn_prev
-                acc_mem[r, i] += gv * (mem_prev - syn_all[k, r, i])
+                    for i in range(n):
+                        mem_prev[i] = v_prev[i] - threshold * z_prev[i]
+            gs, gm, gc, syn_k = g_syn[r], g_mem[r], g_cur[k, r], syn_all[k, r]
+            acs, acm = acc_syn[r], acc_mem[r]
+            for i in range(n):
+                gzs = g_z[i] * surr[i]
+                gv = gzs + gm[i]
+                gi = gs[i] + one_minus_mem[i] * gv
+                gc[i] = gi
+                gs[i] = decay_syn[i] * gi
+                gm[i] = decay_mem[i] * gv
+                acs[i] += gi * syn_prev[i]
+                acm[i] += gv * (mem_prev[i] - syn_k[i])
+                surr[i] = gzs
+            if alif:
+                g_n = g_ada[r]
+                for i in range(n):
+                    g_n[i] = decay_ada[i] * g_n[i] - adaptation * surr[i]
+
+
+# Whole-sequence calls (feed-forward layers) split batch rows over threads; per-step
+# calls (recurrent layers) are too short to amortise a parallel launch and run serially.
+forward_steps_parallel = numba.njit(parallel=True, cache=True)(forward_steps)
+backward_steps_parallel = numba.njit(parallel=True, cache=True)(backward_steps)
+forward_steps = numba.njit(cache=True)(forward_steps)
+backward_steps = numba.njit(cache=True)(backward_steps)

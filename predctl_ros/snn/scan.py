@@ -124,7 +124,7 @@ def _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ad
             _np(saved.theta_all, ref, 3), _np(saved.ada_all, ref, 3))
     steps = saved.spikes.shape[0]
     if cfg.rec == 'none':
-        kernels.forward_steps(cur.detach().numpy(), cfg.repeat, 0, steps, *args)
+        kernels.forward_steps_parallel(cur.detach().numpy(), cfg.repeat, 0, steps, *args)
         return
     current = cur.new_empty((1,) + tuple(cur.shape[1:]))
     current_np = current.numpy()
@@ -193,7 +193,7 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
             *(a.numpy() for a in acc))
     steps = saved.spikes.shape[0]
     if cfg.rec == 'none':
-        kernels.backward_steps(steps, 0, *common, _np(None, ref, 2), False, *tail)
+        kernels.backward_steps_parallel(steps, 0, *common, _np(None, ref, 2), False, *tail)
     else:
         g_z_np = g_z.numpy()
         for k in range(steps - 1, -1, -1):
