@@ -103,3 +103,15 @@ def test_kernel_exp_is_accurate_over_its_range():
     got = np.array([evaluate(v) for v in y])
     np.testing.assert_allclose(got, np.exp(y), rtol=1e-13)
     assert evaluate(-1e4) == pytest.approx(np.exp(-700.0))
+
+
+def test_kernel_float32_exp_is_accurate_to_float32():
+    import numba
+    import numpy as np
+    from predctl_ros.snn.kernels import exp_neg32
+
+    evaluate = numba.njit(lambda y: exp_neg32(y))
+    y = -np.linspace(0.0, 80.0, 4001).astype(np.float32)
+    got = np.array([evaluate(v) for v in y])
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, np.exp(y.astype(np.float64)), rtol=2e-6)

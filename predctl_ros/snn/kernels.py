@@ -14,7 +14,8 @@ equations are those of :mod:`predctl_ros.snn.neurons`; tests compare both.
 import math
 
 import numba
-from numba import prange
+from numba import prange, types
+from numba.extending import overload
 import numpy as np
 
 from predctl_ros.snn.surrogate import MULTI_GAUSSIAN_HEIGHT, MULTI_GAUSSIAN_SCALE
@@ -22,13 +23,14 @@ from predctl_ros.snn.surrogate import MULTI_GAUSSIAN_HEIGHT, MULTI_GAUSSIAN_SCAL
 SURROGATE_CODES = {'multi_gaussian': 0, 'fast_sigmoid': 1, 'atan': 2, 'sigmoid': 3}
 
 
-def surrogate_constants(name: str, sharpness: float) -> np.ndarray:
+def surrogate_constants(name: str, sharpness: float, dtype=np.float64) -> np.ndarray:
     """
     Pack the constants a kernel needs to evaluate a surrogate derivative.
 
     :param name: surrogate name.
     :param sharpness: surrogate sharpness.
-    :return: float64 array [code, c0, c1, c2, c3, c4].
+    :param dtype: working precision of the kernel (float32 math is twice as wide in SIMD).
+    :return: array [code, c0, c1, c2, c3, c4] of dtype.
     """
     code = SURROGATE_CODES[name]
     out = np.zeros(6)
@@ -46,7 +48,7 @@ def surrogate_constants(name: str, sharpness: float) -> np.ndarray:
         out[1] = 0.5 * math.pi * sharpness
     else:
         out[1] = sharpness
-    return out
+    return out.astype(dtype)
 
 
 @numba.njit(inline='always')
@@ -74,6 +76,48 @@ def exp_neg(y):
             scale *= factor
         factor *= factor
     return p * scale
+
+
+@numba.njit(inline='always')
+def exp_neg32(y):
+    """
+    Return e^y for float32 y <= 0 to float32 precision (degree-7 polynomial).
+
+    :param y: exponent, <= 0 (clamped at -87).
+    :return: e^y as float32.
+    """
+    y = max(y, np.float32(-87.0))
+    m = int(-y * np.float32(1.4426950408889634) + np.float32(0.5))
+    mf = np.float32(m)
+    r = y + mf * np.float32(0.693145751953125) + mf * np.float32(1.4286068203094172e-06)
+    p = np.float32(1.0) + r * (np.float32(1.0) + r * (np.float32(0.5) + r * (
+        np.float32(1.0 / 6) + r * (np.float32(1.0 / 24) + r * (np.float32(1.0 / 120) + r * (
+            np.float32(1.0 / 720) + r * np.float32(1.0 / 5040)))))))
+    scale = np.float32(1.0)
+    factor = np.float32(0.5)
+    for bit in range(7):
+        if m & (1 << bit):
+            scale *= factor
+        factor *= factor
+    return p * scale
+
+
+def exp_neg_as(y, like):
+    """
+    Return e^y at the precision of like's type (float32 or float64).
+
+    :param y: exponent, <= 0.
+    :param like: a scalar of the working dtype.
+    :return: e^y.
+    """
+    return math.exp(y)
+
+
+@overload(exp_neg_as)
+def _exp_neg_as(y, like):
+    if like == types.float32:
+        return lambda y, like: exp_neg32(y)
+    return lambda y, like: exp_neg(y)
 
 
 @numba.njit(inline='always')
@@ -166,8 +210,9 @@ def _surrogate_row(volt, theta, threshold, alif, sp, out):
         c1, c2, c3, c4, sigma = sp[1], sp[2], sp[3], sp[4], sp[5]
         for i in range(n):
             x = out[i]
-            out[i] = (c1 * exp_neg(-c3 * x * x)
-                      - c2 * (exp_neg(-c4 * (x - sigma) ** 2) + exp_neg(-c4 * (x + sigma) ** 2)))
+            out[i] = (c1 * exp_neg_as(-c3 * x * x, x)
+                      - c2 * (exp_neg_as(-c4 * (x - sigma) ** 2, x)
+                              + exp_neg_as(-c4 * (x + sigma) ** 2, x)))
     else:
         for i in range(n):
             out[i] = _surrogate(out[i], sp)
