@@ -1,0 +1,55 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""`predctl bench`: run the benchmark scripts of a source checkout."""
+
+from pathlib import Path
+import runpy
+import sys
+
+HELP = 'run the benchmarks in bench/ (SNN training and control step, environments)'
+
+BENCH_DIR = Path(__file__).resolve().parents[2] / 'bench'
+SCRIPTS = {'snn': 'bench_snn.py', 'envs': 'bench_envs.py'}
+
+
+def add_arguments(parser):
+    """
+    Declare the arguments of `predctl bench`.
+
+    :param parser: the subcommand's parser.
+    """
+    parser.add_argument('which', nargs='*', choices=sorted(SCRIPTS), default=[],
+                        help='benchmarks to run (default: all that exist)')
+    parser.add_argument('--write', metavar='FILE',
+                        help='replace each benchmark section of this markdown file')
+    parser.add_argument('--quick', action='store_true', help='short smoke runs')
+
+
+def run(args) -> int:
+    """
+    Run each chosen benchmark script with the shared options.
+
+    :param args: parsed arguments.
+    :return: 0, or 2 when the bench/ directory is not there (installed without sources).
+    """
+    if not BENCH_DIR.is_dir():
+        print(f'error: {BENCH_DIR} not found; the benchmarks run from a source checkout')
+        return 2
+    names = args.which or [n for n, f in SCRIPTS.items() if (BENCH_DIR / f).is_file()]
+    for name in names:
+        script = BENCH_DIR / SCRIPTS[name]
+        if not script.is_file():
+            print(f'error: {script} not found')
+            return 2
+        argv = (['--write', args.write] if args.write else []) + (
+            ['--quick'] if args.quick else [])
+        saved = sys.argv
+        sys.argv = [str(script)] + argv
+        try:
+            runpy.run_path(str(script), run_name='__main__')
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                return int(exc.code) if isinstance(exc.code, int) else 1
+        finally:
+            sys.argv = saved
+    return 0
