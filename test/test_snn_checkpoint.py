@@ -4,14 +4,13 @@
 
 import json
 
+from predctl_ros import __version__
+from predctl_ros.snn import checkpoint as ckpt
+from predctl_ros.snn import PolicyNet, PredictionNet
+from predctl_ros.snn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 import pytest
 from safetensors.torch import save_file
 import torch
-
-from predctl_ros import __version__
-from predctl_ros.snn import PolicyNet, PredictionNet
-from predctl_ros.snn import checkpoint as ckpt
-from predctl_ros.snn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 
 @pytest.fixture()
@@ -92,7 +91,7 @@ def test_shape_mismatch_names_tensor_and_shapes(tmp_path, nets):
     bad = _rewrite(path, tmp_path / 'shape.safetensors', edit_header=shrink)
     with pytest.raises(CheckpointError, match=r"shape.safetensors: network 'policy' tensor "
                                               r"'layers.1.bias' has shape \(40,\), its spec "
-                                              r"needs \(30,\)"):
+                                              'needs \\(30,\\)'):
         load_checkpoint(bad)
 
     def drop(tensors):

@@ -3,13 +3,12 @@
 """Networks: shapes, parameter counts, gradients, determinism, stepper vs sequence API."""
 
 import numpy as np
-import pytest
-import torch
-
-from predctl_ros.snn import build_network, PolicyNet, PredictionNet, prediction_spec
+from predctl_ros.snn import build_network, PolicyNet, prediction_spec, PredictionNet
 from predctl_ros.snn.connections import LowRankConnection
 from predctl_ros.snn.monitors import ActivityMonitor
 from predctl_ros.snn.spec import NetworkSpec, policy_spec
+import pytest
+import torch
 
 F64 = torch.float64
 

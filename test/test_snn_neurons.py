@@ -4,12 +4,11 @@
 
 import math
 
-import pytest
-import torch
-
 from predctl_ros.snn import neurons, scan
 from predctl_ros.snn.scan import layer_scan, leaky_scan, ScanConfig
 from predctl_ros.snn.surrogate import Surrogate
+import pytest
+import torch
 
 F64 = torch.float64
 SURROGATE = Surrogate('multi_gaussian', 4.0)

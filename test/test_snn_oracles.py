@@ -12,12 +12,11 @@ spike, membrane trace included.
 
 import math
 
-import pytest
-import torch
-
 from predctl_ros.snn import neurons, scan
 from predctl_ros.snn.scan import layer_scan, ScanConfig
 from predctl_ros.snn.surrogate import Surrogate
+import pytest
+import torch
 
 snntorch = pytest.importorskip('snntorch')
 norse_lif = pytest.importorskip('norse.torch.functional.lif')

@@ -4,12 +4,11 @@
 
 import math
 
-import pytest
-import torch
-
 from predctl_ros.snn.surrogate import DERIVATIVES, MULTI_GAUSSIAN_HEIGHT as H
 from predctl_ros.snn.surrogate import MULTI_GAUSSIAN_SCALE as S
 from predctl_ros.snn.surrogate import Surrogate
+import pytest
+import torch
 
 BETA = 16.0
 
@@ -41,6 +40,7 @@ def test_derivative_is_gradient_of_primitive(name):
     derivative = DERIVATIVES[name]
 
     class Probe(torch.autograd.Function):
+
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)

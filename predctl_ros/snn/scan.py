@@ -188,8 +188,8 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
             saved.syn_all.numpy(), _np(saved.ada_all, ref, 3), _np(syn0, ref, 2),
             _np(mem0, ref, 2), _np(ada0, ref, 2), _np(decay_syn, ref, 1), _np(decay_mem, ref, 1),
             _np(decay_ada, ref, 1), float(cfg.threshold), float(cfg.adaptation), cfg.alif,
-            kernels.surrogate_constants(cfg.surrogate.name, cfg.surrogate.sharpness,
-                                      ref.numpy().dtype),
+            kernels.surrogate_constants(
+                cfg.surrogate.name, cfg.surrogate.sharpness, ref.numpy().dtype),
             g_syn.numpy(), g_mem.numpy(), _np(g_ada, ref, 2), g_cur.numpy(),
             *(a.numpy() for a in acc))
     steps = saved.spikes.shape[0]
