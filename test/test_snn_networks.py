@@ -203,3 +203,21 @@ def test_bad_specs_are_refused_with_reasons():
         NetworkSpec.from_dict({'role': 'policy', 'n_in': 3, 'n_out': 2, 'colour': 'red'})
     spec = policy_spec(9, 3, 6, rank=16)
     assert NetworkSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_recycled_buffers_give_identical_gradients_and_refuse_double_backward():
+    net = PredictionNet(3, 2, hidden=(24, 24), neuron='alif', rank=6)
+    x = torch.randn(6, 4, 5) * 2.0
+
+    def grads():
+        y, _ = net(x)
+        return torch.autograd.grad(y.square().sum(), list(net.parameters()))
+
+    first, second = grads(), grads()
+    for a, b in zip(first, second):
+        assert torch.equal(a, b)
+    y, _ = net(x)
+    loss = y.square().sum()
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match='back-propagated only once'):
+        loss.backward()

@@ -27,6 +27,7 @@ Adjoint recursion (reverse time, reset detached, :math:`S_k = f(v_k - \theta_k)`
 The result equals autograd through the reference step functions (tested).
 """
 
+import threading
 from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -61,6 +62,16 @@ def _rec_forward(rec: str, weights, z: Tensor, out: Tensor, hidden: Optional[Ten
         out.addmm_(hidden, weights[1].t())
 
 
+def _rec_current(rec: str, weights, base: Tensor, z: Tensor, out: Tensor,
+                 hidden: Optional[Tensor]) -> None:
+    # out = base + z @ W^T (dense) or base + z @ W1^T @ W2^T (low rank), in one pass.
+    if rec == 'dense':
+        torch.addmm(base, z, weights[0].t(), out=out)
+    else:
+        torch.mm(z, weights[0].t(), out=hidden)
+        torch.addmm(base, hidden, weights[1].t(), out=out)
+
+
 def _rec_backward(rec: str, weights, g: Tensor, out: Tensor, proj: Optional[Tensor]) -> None:
     # out = g @ W (dense) or (g @ W2) @ W1 (low rank); proj keeps g @ W2.
     if rec == 'dense':
@@ -68,6 +79,47 @@ def _rec_backward(rec: str, weights, g: Tensor, out: Tensor, proj: Optional[Tens
     elif rec == 'lowrank':
         torch.mm(g, weights[1], out=proj)
         torch.mm(proj, weights[0], out=out)
+
+
+class _BufferPool:
+    """
+    Reuse the large buffers a scan keeps for its backward pass.
+
+    A fresh [T, B, N] tensor costs a page fault per 4 KiB on first touch, which on a
+    small machine is several times the cost of the neuron update itself.  Buffers that
+    never leave the scan (membrane, current, threshold and adaptation traces) return
+    here after the backward pass and serve the next forward pass.
+    """
+
+    def __init__(self, max_bytes: int = 1 << 30):
+        self.max_bytes = max_bytes
+        self.free = {}
+        self.held = 0
+        self.lock = threading.Lock()
+
+    def take(self, shape, like: Tensor) -> Tensor:
+        key = (tuple(shape), like.dtype, like.device)
+        with self.lock:
+            stack = self.free.get(key)
+            if stack:
+                t = stack.pop()
+                self.held -= t.numel() * t.element_size()
+                return t
+        return like.new_empty(shape)
+
+    def give(self, *tensors) -> None:
+        with self.lock:
+            for t in tensors:
+                if t is None:
+                    continue
+                size = t.numel() * t.element_size()
+                if self.held + size > self.max_bytes:
+                    continue
+                self.free.setdefault((tuple(t.shape), t.dtype, t.device), []).append(t)
+                self.held += size
+
+
+POOL = _BufferPool()
 
 
 class _Saved(NamedTuple):
@@ -129,8 +181,7 @@ def _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ad
     current = cur.new_empty((1,) + tuple(cur.shape[1:]))
     current_np = current.numpy()
     for k in range(steps):
-        current[0].copy_(cur[k // cfg.repeat])
-        _rec_forward(cfg.rec, rec_weights, z, current[0],
+        _rec_current(cfg.rec, rec_weights, cur[k // cfg.repeat], z, current[0],
                      None if saved.hidden_all is None else saved.hidden_all[k])
         kernels.forward_steps(current_np, 0, k, k + 1, *args)
         z = saved.spikes[k]
@@ -205,6 +256,12 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
     return g_z, acc[0].sum(0), acc[1].sum(0), g_decay_ada
 
 
+def _outer_sum(g_all: Tensor, first: Tensor, rest: Tensor) -> Tensor:
+    # sum over steps k and batch of g_k^T x_{k-1}, with x_{-1} = first and x_{0..T-2} = rest.
+    out = g_all[0].t() @ first
+    return out.addmm_(g_all[1:].reshape(-1, g_all.shape[-1]).t(), rest)
+
+
 def _use_kernels(t: Tensor) -> bool:
     return USE_KERNELS and t.device.type == 'cpu' and t.dtype in (torch.float32, torch.float64)
 
@@ -216,30 +273,37 @@ class _LayerScan(torch.autograd.Function):
                 *rec_weights):
         steps = cur.shape[0] * cfg.repeat
         batch, n = cur.shape[1], cur.shape[2]
-        new = cur.new_empty
+        shape = (steps, batch, n)
         hidden_all = None
         if cfg.rec == 'lowrank':
-            hidden_all = new(steps, batch, rec_weights[0].shape[0])
-        saved = _Saved(new(steps, batch, n), new(steps, batch, n), new(steps, batch, n),
-                       new(steps, batch, n) if cfg.alif else None,
-                       new(steps, batch, n) if cfg.alif else None, hidden_all)
+            hidden_all = POOL.take((steps, batch, rec_weights[0].shape[0]), cur)
+        saved = _Saved(cur.new_empty(shape), POOL.take(shape, cur), POOL.take(shape, cur),
+                       POOL.take(shape, cur) if cfg.alif else None,
+                       POOL.take(shape, cur) if cfg.alif else None, hidden_all)
         mem = mem0.clone()
         base = base0.clone() if cfg.alif else None
         run = _forward_kernels if _use_kernels(cur) else _forward_torch
         run(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z0, ada0, base, saved,
             rec_weights)
         ctx.cfg = cfg
+        ctx.recycled = False
         ctx.save_for_backward(decay_syn, decay_mem, decay_ada, syn0, mem0, z0, ada0, *saved,
                               *rec_weights)
         syn_out = saved.syn_all[-1].clone()
+        ada_out = saved.ada_all[-1].clone() if cfg.alif else None
+        if not any(ctx.needs_input_grad):
+            POOL.give(*saved[1:])
         if cfg.alif:
             ctx.mark_non_differentiable(base)
-            return saved.spikes, syn_out, mem, saved.ada_all[-1].clone(), base
+            return saved.spikes, syn_out, mem, ada_out, base
         return saved.spikes, syn_out, mem, None, None
 
     @staticmethod
     def backward(ctx, g_spikes, g_syn_out, g_mem_out, g_ada_out, g_base_out):
         cfg = ctx.cfg
+        if ctx.recycled:
+            raise RuntimeError('a spiking layer scan can be back-propagated only once: its '
+                               'buffers are recycled (retain_graph=True is not supported)')
         (decay_syn, decay_mem, decay_ada, syn0, mem0, z0, ada0, *rest) = ctx.saved_tensors
         saved, rec_weights = _Saved(*rest[:6]), rest[6:]
         steps, batch, n = saved.spikes.shape
@@ -249,10 +313,12 @@ class _LayerScan(torch.autograd.Function):
         g_ada = None
         if cfg.alif:
             g_ada = g_ada_out.clone() if g_ada_out is not None else zeros(batch, n)
-        g_cur = torch.empty_like(saved.volt)
+        # With repeat > 1 only the per-entry sum of g_cur leaves the scan, so it can be pooled.
+        g_cur = POOL.take(saved.volt.shape, saved.volt) if cfg.repeat > 1 else (
+            torch.empty_like(saved.volt))
         proj_all = None
         if cfg.rec == 'lowrank':
-            proj_all = saved.spikes.new_empty(steps, batch, rec_weights[0].shape[0])
+            proj_all = POOL.take((steps, batch, rec_weights[0].shape[0]), saved.volt)
         g_spikes = g_spikes.contiguous() if g_spikes is not None else None
 
         if _use_kernels(saved.spikes):
@@ -268,18 +334,20 @@ class _LayerScan(torch.autograd.Function):
 
         g_rec, g_z0 = (), None
         if cfg.rec != 'none':
-            z_prev = torch.cat((z0.unsqueeze(0), saved.spikes[:-1])).reshape(-1, n)
-            g_flat = g_cur.reshape(-1, n)
+            # dW = sum_k g_k^T z_{k-1}: step 0 pairs with z0, the rest with spikes[:-1] (no cat).
+            spikes_prev = saved.spikes[:-1].reshape(-1, n)
             if cfg.rec == 'dense':
-                g_rec = (g_flat.t() @ z_prev,)
+                g_rec = (_outer_sum(g_cur, z0, spikes_prev),)
             else:
                 rank = rec_weights[0].shape[0]
-                g_rec = (proj_all.reshape(-1, rank).t() @ z_prev,
-                         g_flat.t() @ saved.hidden_all.reshape(-1, rank))
+                g_rec = (_outer_sum(proj_all, z0, spikes_prev),
+                         g_cur.reshape(-1, n).t() @ saved.hidden_all.reshape(-1, rank))
             g_z0 = g_z
         g_in = g_cur
         if cfg.repeat > 1:
             g_in = g_cur.view(-1, cfg.repeat, batch, n).sum(1)
+        ctx.recycled = True
+        POOL.give(*saved[1:], g_cur if cfg.repeat > 1 else None, proj_all)
         return (None, g_in, g_decay_syn, g_decay_mem, g_decay_ada, g_syn, g_mem, g_z0, g_ada,
                 None, *g_rec)
 
