@@ -139,7 +139,7 @@ def _surrogate(x, sp):
 
 def forward_steps(cur, repeat, k0, k1, syn0, mem, ada0, base, decay_syn, decay_mem, decay_ada,
                   threshold, adaptation, silent_decay, alif, spikes, volt, syn_all, theta_all,
-                  ada_all):
+                  ada_all, chunks):
     """
     Run SNN steps k0..k1-1 of a layer; cur[k // repeat] is the input of step k.
 
@@ -163,36 +163,39 @@ def forward_steps(cur, repeat, k0, k1, syn0, mem, ada0, base, decay_syn, decay_m
     :param syn_all: output synaptic currents [T, B, N].
     :param theta_all: output thresholds [T, B, N] (ALIF).
     :param ada_all: output adaptation traces [T, B, N] (ALIF).
+    :param chunks: blocks of rows processed in parallel (1 for the serial variant).
     """
     batch, n = mem.shape
-    for k in range(k0, k1):
-        row = 0 if repeat == 0 else k // repeat
-        for r in prange(batch):
-            for i in range(n):
-                syn_prev = syn0[r, i] if k == 0 else syn_all[k - 1, r, i]
-                s = decay_syn[i] * syn_prev + cur[row, r, i]
-                syn_all[k, r, i] = s
-                v = decay_mem[i] * mem[r, i] + (1.0 - decay_mem[i]) * s
-                volt[k, r, i] = v
-                theta = threshold
-                ada_prev = 0.0
-                if alif:
-                    ada_prev = ada0[r, i] if k == 0 else ada_all[k - 1, r, i]
-                    theta = base[r, i] + adaptation * ada_prev
-                    theta_all[k, r, i] = theta
-                z = 0.0
-                if v > theta:
-                    z = 1.0
-                    v -= theta
-                spikes[k, r, i] = z
-                mem[r, i] = v
-                if alif:
-                    ada_all[k, r, i] = decay_ada[i] * ada_prev + z
-                    if silent_decay > 0.0:
-                        if z > 0.0:
-                            base[r, i] = threshold
-                        else:
-                            base[r, i] = max(base[r, i] - silent_decay, 0.0)
+    for c in prange(chunks):
+        lo, hi = c * batch // chunks, (c + 1) * batch // chunks
+        for k in range(k0, k1):
+            row = 0 if repeat == 0 else k // repeat
+            for r in range(lo, hi):
+                for i in range(n):
+                    syn_prev = syn0[r, i] if k == 0 else syn_all[k - 1, r, i]
+                    s = decay_syn[i] * syn_prev + cur[row, r, i]
+                    syn_all[k, r, i] = s
+                    v = decay_mem[i] * mem[r, i] + (1.0 - decay_mem[i]) * s
+                    volt[k, r, i] = v
+                    theta = threshold
+                    ada_prev = 0.0
+                    if alif:
+                        ada_prev = ada0[r, i] if k == 0 else ada_all[k - 1, r, i]
+                        theta = base[r, i] + adaptation * ada_prev
+                        theta_all[k, r, i] = theta
+                    z = 0.0
+                    if v > theta:
+                        z = 1.0
+                        v -= theta
+                    spikes[k, r, i] = z
+                    mem[r, i] = v
+                    if alif:
+                        ada_all[k, r, i] = decay_ada[i] * ada_prev + z
+                        if silent_decay > 0.0:
+                            if z > 0.0:
+                                base[r, i] = threshold
+                            else:
+                                base[r, i] = max(base[r, i] - silent_decay, 0.0)
 
 
 @numba.njit(cache=True)
@@ -221,7 +224,7 @@ def _surrogate_row(volt, theta, threshold, alif, sp, out):
 def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta_all, spikes,
                    syn_all, ada_all, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
                    threshold, adaptation, alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn,
-                   acc_mem, acc_ada):
+                   acc_mem, acc_ada, chunks):
     """
     Back-propagate steps k1-1 down to k0 (reset detached), accumulating decay gradients.
 
@@ -253,70 +256,75 @@ def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta
     :param acc_syn: running sum of dL/dI_k * syn_{k-1} [B, N].
     :param acc_mem: running sum of dL/dv_k * (mem_{k-1} - syn_k) [B, N].
     :param acc_ada: running sum of dL/dn_k * n_{k-1} [B, N] (ALIF).
+    :param chunks: blocks of rows processed in parallel (1 for the serial variant).
     """
     batch, n = g_syn.shape
     scratch = np.empty((batch, 3, n), dtype=volt.dtype)  # per row: no sharing across threads
     one_minus_mem = 1.0 - decay_mem
     # Time outermost: each step touches contiguous [B, N] slabs (prefetch-friendly) and the
     # carried adjoints [B, N] stay in cache.
-    for k in range(k1 - 1, k0 - 1, -1):
-        for r in prange(batch):
-            surr, g_z, mem_prev = scratch[r, 0], scratch[r, 1], scratch[r, 2]
-            _surrogate_row(volt[k, r], theta_all[k, r] if alif else volt[k, r], threshold, alif,
-                           sp, surr)
-            # dL/dz_k from the outputs, the recurrence and (ALIF) the adaptation trace.
-            if has_g_spikes and has_g_rec:
-                gsk, grr = g_spikes[k, r], g_rec[r]
-                for i in range(n):
-                    g_z[i] = gsk[i] + grr[i]
-            elif has_g_spikes:
-                gsk = g_spikes[k, r]
-                for i in range(n):
-                    g_z[i] = gsk[i]
-            elif has_g_rec:
-                grr = g_rec[r]
-                for i in range(n):
-                    g_z[i] = grr[i]
-            else:
-                for i in range(n):
-                    g_z[i] = 0.0
-            if alif:
-                ada_prev = ada0[r] if k == 0 else ada_all[k - 1, r]
-                g_n = g_ada[r]
-                for i in range(n):
-                    g_z[i] += g_n[i]
-                    acc_ada[r, i] += g_n[i] * ada_prev[i]
-            if k == 0:
-                syn_prev = syn0[r]
-                m0 = mem0[r]
-                for i in range(n):
-                    mem_prev[i] = m0[i]
-            else:
-                syn_prev = syn_all[k - 1, r]
-                v_prev, z_prev = volt[k - 1, r], spikes[k - 1, r]
-                if alif:
-                    th_prev = theta_all[k - 1, r]
+    # Rows are split into `chunks` blocks, one parallel region for the whole call; inside a
+    # block time is outermost so each step streams through contiguous rows.
+    for c in prange(chunks):
+        lo, hi = c * batch // chunks, (c + 1) * batch // chunks
+        for k in range(k1 - 1, k0 - 1, -1):
+            for r in range(lo, hi):
+                surr, g_z, mem_prev = scratch[r, 0], scratch[r, 1], scratch[r, 2]
+                _surrogate_row(volt[k, r], theta_all[k, r] if alif else volt[k, r], threshold, alif,
+                               sp, surr)
+                # dL/dz_k from the outputs, the recurrence and (ALIF) the adaptation trace.
+                if has_g_spikes and has_g_rec:
+                    gsk, grr = g_spikes[k, r], g_rec[r]
                     for i in range(n):
-                        mem_prev[i] = v_prev[i] - th_prev[i] * z_prev[i]
+                        g_z[i] = gsk[i] + grr[i]
+                elif has_g_spikes:
+                    gsk = g_spikes[k, r]
+                    for i in range(n):
+                        g_z[i] = gsk[i]
+                elif has_g_rec:
+                    grr = g_rec[r]
+                    for i in range(n):
+                        g_z[i] = grr[i]
                 else:
                     for i in range(n):
-                        mem_prev[i] = v_prev[i] - threshold * z_prev[i]
-            gs, gm, gc, syn_k = g_syn[r], g_mem[r], g_cur[k, r], syn_all[k, r]
-            acs, acm = acc_syn[r], acc_mem[r]
-            for i in range(n):
-                gzs = g_z[i] * surr[i]
-                gv = gzs + gm[i]
-                gi = gs[i] + one_minus_mem[i] * gv
-                gc[i] = gi
-                gs[i] = decay_syn[i] * gi
-                gm[i] = decay_mem[i] * gv
-                acs[i] += gi * syn_prev[i]
-                acm[i] += gv * (mem_prev[i] - syn_k[i])
-                surr[i] = gzs
-            if alif:
-                g_n = g_ada[r]
+                        g_z[i] = 0.0
+                if alif:
+                    ada_prev = ada0[r] if k == 0 else ada_all[k - 1, r]
+                    g_n = g_ada[r]
+                    for i in range(n):
+                        g_z[i] += g_n[i]
+                        acc_ada[r, i] += g_n[i] * ada_prev[i]
+                if k == 0:
+                    syn_prev = syn0[r]
+                    m0 = mem0[r]
+                    for i in range(n):
+                        mem_prev[i] = m0[i]
+                else:
+                    syn_prev = syn_all[k - 1, r]
+                    v_prev, z_prev = volt[k - 1, r], spikes[k - 1, r]
+                    if alif:
+                        th_prev = theta_all[k - 1, r]
+                        for i in range(n):
+                            mem_prev[i] = v_prev[i] - th_prev[i] * z_prev[i]
+                    else:
+                        for i in range(n):
+                            mem_prev[i] = v_prev[i] - threshold * z_prev[i]
+                gs, gm, gc, syn_k = g_syn[r], g_mem[r], g_cur[k, r], syn_all[k, r]
+                acs, acm = acc_syn[r], acc_mem[r]
                 for i in range(n):
-                    g_n[i] = decay_ada[i] * g_n[i] - adaptation * surr[i]
+                    gzs = g_z[i] * surr[i]
+                    gv = gzs + gm[i]
+                    gi = gs[i] + one_minus_mem[i] * gv
+                    gc[i] = gi
+                    gs[i] = decay_syn[i] * gi
+                    gm[i] = decay_mem[i] * gv
+                    acs[i] += gi * syn_prev[i]
+                    acm[i] += gv * (mem_prev[i] - syn_k[i])
+                    surr[i] = gzs
+                if alif:
+                    g_n = g_ada[r]
+                    for i in range(n):
+                        g_n[i] = decay_ada[i] * g_n[i] - adaptation * surr[i]
 
 
 # Whole-sequence calls (feed-forward layers) split batch rows over threads; per-step

@@ -30,6 +30,7 @@ The result equals autograd through the reference step functions (tested).
 import threading
 from typing import NamedTuple, Optional, Tuple
 
+import numba
 import numpy as np
 from predctl_ros.snn import kernels
 from predctl_ros.snn.surrogate import Surrogate
@@ -176,14 +177,15 @@ def _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ad
             _np(saved.theta_all, ref, 3), _np(saved.ada_all, ref, 3))
     steps = saved.spikes.shape[0]
     if cfg.rec == 'none':
-        kernels.forward_steps_parallel(cur.detach().numpy(), cfg.repeat, 0, steps, *args)
+        kernels.forward_steps_parallel(cur.detach().numpy(), cfg.repeat, 0, steps, *args,
+                                       numba.get_num_threads())
         return
     current = cur.new_empty((1,) + tuple(cur.shape[1:]))
     current_np = current.numpy()
     for k in range(steps):
         _rec_current(cfg.rec, rec_weights, cur[k // cfg.repeat], z, current[0],
                      None if saved.hidden_all is None else saved.hidden_all[k])
-        kernels.forward_steps(current_np, 0, k, k + 1, *args)
+        kernels.forward_steps(current_np, 0, k, k + 1, *args, 1)
         z = saved.spikes[k]
 
 
@@ -245,11 +247,12 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
             *(a.numpy() for a in acc))
     steps = saved.spikes.shape[0]
     if cfg.rec == 'none':
-        kernels.backward_steps_parallel(steps, 0, *common, _np(None, ref, 2), False, *tail)
+        kernels.backward_steps_parallel(steps, 0, *common, _np(None, ref, 2), False, *tail,
+                                        numba.get_num_threads())
     else:
         g_z_np = g_z.numpy()
         for k in range(steps - 1, -1, -1):
-            kernels.backward_steps(k + 1, k, *common, g_z_np, True, *tail)
+            kernels.backward_steps(k + 1, k, *common, g_z_np, True, *tail, 1)
             _rec_backward(cfg.rec, rec_weights, g_cur[k], g_z,
                           None if proj_all is None else proj_all[k])
     g_decay_ada = acc[2].sum(0) if cfg.alif else None
