@@ -270,8 +270,8 @@ def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta
         for k in range(k1 - 1, k0 - 1, -1):
             for r in range(lo, hi):
                 surr, g_z, mem_prev = scratch[r, 0], scratch[r, 1], scratch[r, 2]
-                _surrogate_row(volt[k, r], theta_all[k, r] if alif else volt[k, r], threshold, alif,
-                               sp, surr)
+                theta_row = theta_all[k, r] if alif else volt[k, r]
+                _surrogate_row(volt[k, r], theta_row, threshold, alif, sp, surr)
                 # dL/dz_k from the outputs, the recurrence and (ALIF) the adaptation trace.
                 if has_g_spikes and has_g_rec:
                     gsk, grr = g_spikes[k, r], g_rec[r]
