@@ -120,6 +120,14 @@ def _exp_neg_as(y, like):
     return lambda y, like: exp_neg(y)
 
 
+TINY = 1e-30
+
+
+@numba.njit(inline='always')
+def _flush(x):
+    return x if abs(x) > TINY else x * 0.0
+
+
 @numba.njit(inline='always')
 def _surrogate(x, sp):
     code = sp[0]
@@ -312,19 +320,21 @@ def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta
                 gs, gm, gc, syn_k = g_syn[r], g_mem[r], g_cur[k, r], syn_all[k, r]
                 acs, acm = acc_syn[r], acc_mem[r]
                 for i in range(n):
-                    gzs = g_z[i] * surr[i]
+                    gzs = _flush(g_z[i] * surr[i])
                     gv = gzs + gm[i]
                     gi = gs[i] + one_minus_mem[i] * gv
                     gc[i] = gi
-                    gs[i] = decay_syn[i] * gi
-                    gm[i] = decay_mem[i] * gv
+                    # Adjoints that decay below TINY are flushed to 0: denormal floats
+                    # would make each operation on them ~100x slower.
+                    gs[i] = _flush(decay_syn[i] * gi)
+                    gm[i] = _flush(decay_mem[i] * gv)
                     acs[i] += gi * syn_prev[i]
                     acm[i] += gv * (mem_prev[i] - syn_k[i])
                     surr[i] = gzs
                 if alif:
                     g_n = g_ada[r]
                     for i in range(n):
-                        g_n[i] = decay_ada[i] * g_n[i] - adaptation * surr[i]
+                        g_n[i] = _flush(decay_ada[i] * g_n[i] - adaptation * surr[i])
 
 
 # Whole-sequence calls (feed-forward layers) split batch rows over threads; per-step
