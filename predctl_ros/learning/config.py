@@ -1,0 +1,155 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Training configuration: one frozen dataclass, loaded from YAML, overridable from the CLI.
+
+``load_config('config/train_reach2d.yaml', ['iterations=5', 'policy.neuron=lif'])``
+reads the file, applies ``key=value`` overrides (dotted keys reach into the
+network overrides ``model`` and ``policy``), converts each value to the field's
+type and refuses unknown keys or bad values with a reason.
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import yaml
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one Pred-Control training run (defaults: the authors' settings)."""
+
+    task: str = 'reach2d'
+    """Task id: 'reach2d' or 'panda_reach'."""
+    seed: int = 0
+    """Seed for torch, numpy and the environments."""
+    iterations: int = 100
+    """Collect / train-P / train-pi / evaluate cycles."""
+    envs: int = 64
+    """Episodes collected side by side per iteration."""
+    episode_steps: int = 200
+    """Control steps per collected episode."""
+    warmup: int = 5
+    """Control steps that set the network state before any loss."""
+    horizon: int = 40
+    """Unrolled (P) and imagined (pi) control steps."""
+    batch: int = 256
+    """Windows per minibatch."""
+    model_batches: int = 25
+    """Minibatches for the prediction network per iteration."""
+    policy_batches: int = 25
+    """Minibatches for the policy per iteration."""
+    teacher_forcing: float = 1.0
+    """Probability of feeding the true state during the prediction unroll."""
+    lr: float = 1e-3
+    """Adam learning rate of weights."""
+    lr_tau: float = 1e-2
+    """Adam learning rate of the log time constants."""
+    lr_decay: float = 1.0
+    """Multiplicative learning-rate decay per iteration (1 = constant)."""
+    grad_clip: float = 30.0
+    """Gradient-norm clip."""
+    weight_decay: float = 0.0
+    """L2 weight decay (not on time constants)."""
+    action_noise: float = 0.0
+    """Std of Gaussian noise added to the policy's actions during collection."""
+    action_magnitude: float = 0.0
+    """Weight of the mean squared action in the policy loss."""
+    action_smoothness: float = 0.0
+    """Weight of the mean squared action change in the policy loss."""
+    replay_steps: int = 2_000_000
+    """Most transitions kept in replay."""
+    eval_every: int = 1
+    """Evaluate on the fixed test set every this many iterations."""
+    device: str = 'cpu'
+    """Torch device of the networks ('cpu', 'cuda', ...)."""
+    model: dict = field(default_factory=dict)
+    """NetworkSpec overrides of the prediction network (e.g. rank, neuron, arch)."""
+    policy: dict = field(default_factory=dict)
+    """NetworkSpec overrides of the policy network."""
+
+    def __post_init__(self):
+        """Refuse out-of-range values with a reason."""
+        errors = []
+        positive = ('iterations', 'envs', 'episode_steps', 'horizon', 'batch', 'replay_steps',
+                    'eval_every')
+        for name in positive:
+            if getattr(self, name) < 1:
+                errors.append(f'{name} must be >= 1, got {getattr(self, name)}')
+        for name in ('warmup', 'model_batches', 'policy_batches', 'weight_decay',
+                     'action_noise', 'action_magnitude', 'action_smoothness'):
+            if getattr(self, name) < 0:
+                errors.append(f'{name} must be >= 0, got {getattr(self, name)}')
+        for name in ('lr', 'lr_tau', 'grad_clip'):
+            if not getattr(self, name) > 0:
+                errors.append(f'{name} must be > 0, got {getattr(self, name)}')
+        if not 0.0 <= self.teacher_forcing <= 1.0:
+            errors.append(f'teacher_forcing must be in [0, 1], got {self.teacher_forcing}')
+        if not 0.0 < self.lr_decay <= 1.0:
+            errors.append(f'lr_decay must be in (0, 1], got {self.lr_decay}')
+        if self.warmup + self.horizon > self.episode_steps:
+            errors.append(f'warmup + horizon ({self.warmup + self.horizon}) exceeds '
+                          f'episode_steps ({self.episode_steps})')
+        if errors:
+            raise ValueError('invalid training config: ' + '; '.join(errors))
+
+    def to_dict(self) -> dict:
+        """
+        Return the config as plain data.
+
+        :return: dict.
+        """
+        return dataclasses.asdict(self)
+
+
+def _convert(name: str, kind, text: str):
+    if kind is bool:
+        if text.lower() in ('1', 'true', 'yes', 'on'):
+            return True
+        if text.lower() in ('0', 'false', 'no', 'off'):
+            return False
+        raise ValueError(f'{name}: expected a boolean, got {text!r}')
+    try:
+        return kind(text)
+    except ValueError as exc:
+        raise ValueError(f'{name}: expected {kind.__name__}, got {text!r}') from exc
+
+
+def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> TrainConfig:
+    """
+    Build a TrainConfig from an optional YAML file and key=value overrides.
+
+    :param path: YAML file with TrainConfig fields at top level.
+    :param overrides: strings 'field=value' or 'model.field=value' / 'policy.field=value'.
+    :return: the validated config.
+    """
+    values = {}
+    if path is not None:
+        try:
+            values = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f'{path}: cannot read training config ({exc})') from exc
+        if not isinstance(values, dict):
+            raise ValueError(f'{path}: expected a mapping of settings')
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f'{path}: unknown settings {unknown}')
+    values = {k: (dict(v) if isinstance(v, dict) else v) for k, v in values.items()}
+    for item in overrides:
+        key, sep, text = item.partition('=')
+        if not sep:
+            raise ValueError(f'override {item!r} is not key=value')
+        head, _, sub = key.partition('.')
+        if head not in fields:
+            raise ValueError(f'unknown setting {head!r} in override {item!r}')
+        if sub:
+            if head not in ('model', 'policy'):
+                raise ValueError(f'{head!r} has no sub-settings (override {item!r})')
+            values.setdefault(head, {})[sub] = yaml.safe_load(text)
+        else:
+            default = fields[head].default
+            values[head] = _convert(head, type(default), text)
+    return TrainConfig(**values)

@@ -1,0 +1,266 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Pred-Control training: collect, train the forward model, train the policy through it.
+
+``train(cfg, out_dir)`` runs the loop of the method and can be resumed: after
+every iteration it writes, atomically, the networks (``model.safetensors``), the
+optimiser and random-generator state (``state.pt``, tensors only) and the replay
+(``replay.npz``); ``train(cfg, out_dir, resume=True)`` continues from there.
+Metrics go to ``metrics.csv``, one row per iteration.
+"""
+
+import csv
+import json
+import os
+from pathlib import Path
+import tempfile
+import time
+from typing import Callable, Optional
+
+import numpy as np
+from predctl_ros import envs
+from predctl_ros.learning.config import TrainConfig
+from predctl_ros.learning.objectives import policy_loss, prediction_loss
+from predctl_ros.learning.replay import ReplayBuffer
+from predctl_ros.snn import build_network, policy_spec, prediction_spec
+from predctl_ros.snn.checkpoint import save_checkpoint
+import torch
+
+BASELINE_HIDDEN = {'gru': (500,), 'mlp': (500, 500)}
+
+
+def build_networks(cfg: TrainConfig, spec) -> tuple:
+    """
+    Build the prediction and policy networks for a task.
+
+    :param cfg: training config (its model/policy overrides).
+    :param spec: the task's TaskSpec.
+    :return: (model, policy) on cfg.device.
+    """
+    def overrides(section):
+        values = dict(section)
+        arch = values.get('arch', 'snn')
+        if arch in BASELINE_HIDDEN and 'hidden' not in values:
+            values['hidden'] = BASELINE_HIDDEN[arch]
+        if 'hidden' in values:
+            values['hidden'] = tuple(values['hidden'])
+        return values
+
+    model = build_network(prediction_spec(spec.obs_size, spec.action_size,
+                                          **overrides(cfg.model)))
+    policy = build_network(policy_spec(spec.obs_size, spec.goal_size, spec.action_size,
+                                       **overrides(cfg.policy)))
+    return model.to(cfg.device), policy.to(cfg.device)
+
+
+def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """
+    Return Adam with its own learning rate (and no weight decay) for time constants.
+
+    :param net: network.
+    :param cfg: training config.
+    :return: the optimiser.
+    """
+    taus = [p for n, p in net.named_parameters() if 'log_tau' in n]
+    weights = [p for n, p in net.named_parameters() if 'log_tau' not in n]
+    groups = [{'params': weights, 'lr': cfg.lr, 'weight_decay': cfg.weight_decay}]
+    if taus:
+        groups.append({'params': taus, 'lr': cfg.lr_tau, 'weight_decay': 0.0})
+    return torch.optim.Adam(groups)
+
+
+@torch.no_grad()
+def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0.0,
+            rng: Optional[np.random.Generator] = None, device='cpu') -> dict:
+    """
+    Run the policy for one episode in every world of a batched environment.
+
+    :param policy: policy network (sequence API, state carried step to step).
+    :param env: BatchedReachEnv.
+    :param seed: reset seed.
+    :param starts: optional start configurations.
+    :param goals: optional goals.
+    :param noise: std of Gaussian action noise.
+    :param rng: generator for the noise.
+    :param device: torch device of the policy.
+    :return: dict with obs [T + 1, N, obs], action [T, N, act], goal [N, goal],
+        ee [N, T, goal] and diverged [N].
+    """
+    obs, goal = env.reset(seed=seed, starts=starts, goals=goals)
+    goal_t = torch.as_tensor(goal, dtype=torch.float32, device=device)
+    steps = env.task_spec.episode_steps
+    all_obs, actions, ee = [obs], [], []
+    diverged = np.zeros(env.num_envs, dtype=bool)
+    state = None
+    for _ in range(steps):
+        x = torch.cat((torch.as_tensor(obs, dtype=torch.float32, device=device), goal_t), -1)
+        action, state = policy(x[None], state)
+        action = action[0].cpu().numpy().astype(np.float64)
+        if noise:
+            action = np.clip(action + noise * rng.standard_normal(action.shape), -1.0, 1.0)
+        obs, info = env.step(action)
+        all_obs.append(obs)
+        actions.append(action)
+        ee.append(info['ee'])
+        diverged |= info['diverged']
+    return {'obs': np.stack(all_obs), 'action': np.stack(actions), 'goal': goal,
+            'ee': np.stack(ee, axis=1), 'diverged': diverged}
+
+
+def evaluate(policy, env, test, device='cpu') -> dict:
+    """
+    Return the summarised metrics of the policy on a fixed test set.
+
+    :param policy: policy network.
+    :param env: BatchedReachEnv with one world per test pair.
+    :param test: TestSet.
+    :param device: torch device of the policy.
+    :return: summary dict of envs.summarize_metrics.
+    """
+    out = rollout(policy, env, starts=test.starts, goals=test.goals, device=device)
+    metrics = envs.episode_metrics(out['ee'], out['goal'], env.task_spec)
+    return envs.summarize_metrics(metrics)
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _step(optimizer, net, loss, clip) -> float:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
+    optimizer.step()
+    return float(norm)
+
+
+def train(cfg: TrainConfig, out_dir, resume: bool = False,
+          log: Callable[[str], None] = print) -> dict:
+    """
+    Run (or resume) Pred-Control training and return the last metrics.
+
+    :param cfg: training config.
+    :param out_dir: run directory (checkpoint, state, replay, metrics).
+    :param resume: continue from the state in out_dir.
+    :param log: line printer.
+    :return: dict of the last iteration's metrics.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device(cfg.device)
+
+    # --- seeding and environments ---
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    spec = envs.task_spec(cfg.task)
+    env = envs.make_batched_env(cfg.task, cfg.envs, episode_steps=cfg.episode_steps)
+    test = envs.test_set(cfg.task)
+    test_env = envs.make_batched_env(cfg.task, len(test), episode_steps=spec.episode_steps)
+
+    # --- networks, optimisers, replay ---
+    model, policy = build_networks(cfg, spec)
+    model_opt, policy_opt = make_optimizer(model, cfg), make_optimizer(policy, cfg)
+    replay = ReplayBuffer(spec.obs_size, spec.action_size, spec.goal_size, cfg.replay_steps)
+    start_iteration = 0
+    if resume and (out / 'state.pt').exists():
+        from predctl_ros.snn.checkpoint import load_checkpoint
+        ckpt = load_checkpoint(out / 'model.safetensors', map_location=device)
+        model.load_state_dict(ckpt['prediction'].state_dict())
+        policy.load_state_dict(ckpt['policy'].state_dict())
+        state = torch.load(out / 'state.pt', weights_only=True)
+        model_opt.load_state_dict(state['model_opt'])
+        policy_opt.load_state_dict(state['policy_opt'])
+        torch.set_rng_state(state['torch_rng'])
+        rng.bit_generator.state = json.loads(state['numpy_rng'])
+        start_iteration = int(state['iteration'])
+        replay = ReplayBuffer.load(out / 'replay.npz', cfg.replay_steps)
+        log(f'resumed {out} at iteration {start_iteration}')
+    (out / 'config.json').write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+    ee = spec.ee_slice
+    window = cfg.warmup + cfg.horizon
+    metrics_file = out / 'metrics.csv'
+    summary = {}
+
+    for iteration in range(start_iteration, cfg.iterations):
+        t0 = time.perf_counter()
+        decay = cfg.lr_decay ** iteration
+        for opt in (model_opt, policy_opt):
+            for group, base in zip(opt.param_groups, (cfg.lr, cfg.lr_tau)):
+                group['lr'] = base * decay
+
+        # --- collect one episode per world with the current policy ---
+        data = rollout(policy, env, seed=int(rng.integers(2 ** 31)), noise=cfg.action_noise,
+                       rng=rng, device=device)
+        keep = ~data['diverged']
+        replay.add_batch(data['obs'][:, keep], data['action'][:, keep], data['goal'][keep])
+        t_collect = time.perf_counter() - t0
+
+        # --- train the prediction network on replayed windows ---
+        model_losses = []
+        for _ in range(cfg.model_batches):
+            w = replay.sample(cfg.batch, window, rng)
+            obs = torch.from_numpy(w.obs).to(device)
+            act = torch.from_numpy(w.action).to(device)
+            loss = prediction_loss(model, obs, act, cfg.warmup, cfg.teacher_forcing)
+            _step(model_opt, model, loss, cfg.grad_clip)
+            model_losses.append(loss.item())
+        t_model = time.perf_counter() - t0 - t_collect
+
+        # --- train the policy through the frozen prediction network ---
+        model.requires_grad_(False)
+        policy_losses = []
+        for _ in range(cfg.policy_batches):
+            w = replay.sample(cfg.batch, cfg.warmup + 1, rng)
+            out_loss = policy_loss(
+                policy, model, torch.from_numpy(w.obs).to(device),
+                torch.from_numpy(w.action).to(device),
+                torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(device),
+                cfg.warmup, cfg.horizon, ee, cfg.action_magnitude, cfg.action_smoothness)
+            _step(policy_opt, policy, out_loss.total, cfg.grad_clip)
+            policy_losses.append(out_loss.distance.item())
+        model.requires_grad_(True)
+        t_policy = time.perf_counter() - t0 - t_collect - t_model
+
+        # --- evaluate, log, checkpoint ---
+        summary = {'iteration': iteration + 1, 'env_steps': (iteration + 1) * cfg.envs *
+                   cfg.episode_steps, 'model_loss': float(np.mean(model_losses)),
+                   'policy_distance': float(np.mean(policy_losses)),
+                   'collect_s': t_collect, 'model_s': t_model, 'policy_s': t_policy}
+        if (iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations:
+            summary.update({f'test_{k}': v for k, v in
+                            evaluate(policy, test_env, test, device).items()})
+        new_file = not metrics_file.exists() or iteration == 0
+        with open(metrics_file, 'w' if new_file else 'a', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=list(summary))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(summary)
+        save_checkpoint(out / 'model.safetensors', {'prediction': model, 'policy': policy},
+                        task=cfg.task, extra={'iteration': iteration + 1,
+                                              'config': cfg.to_dict()})
+        replay.save(out / 'replay.npz')
+        _atomic_torch_save({'model_opt': model_opt.state_dict(),
+                            'policy_opt': policy_opt.state_dict(),
+                            'torch_rng': torch.get_rng_state(),
+                            'numpy_rng': json.dumps(rng.bit_generator.state),
+                            'iteration': iteration + 1}, out / 'state.pt')
+        test_note = ''
+        if 'test_median_final_distance' in summary:
+            test_note = (f"  test: median final distance "
+                         f"{summary['test_median_final_distance']:.3f}, success "
+                         f"{summary['test_success_rate']:.0%}")
+        log(f"iteration {iteration + 1}/{cfg.iterations}  P loss {summary['model_loss']:.2e}"
+            f"  pi distance {summary['policy_distance']:.3f}{test_note}"
+            f"  ({time.perf_counter() - t0:.1f} s)")
+    env.close()
+    test_env.close()
+    return summary

@@ -1,0 +1,42 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""The training loop runs, writes its artefacts and resumes where it stopped."""
+
+import csv
+
+from predctl_ros.learning.config import load_config
+from predctl_ros.learning.train import train
+from predctl_ros.snn.checkpoint import load_checkpoint
+
+SMALL = ['envs=8', 'episode_steps=40', 'horizon=10', 'batch=16', 'model_batches=2',
+         'policy_batches=2', 'model.hidden=[32, 32]', 'policy.hidden=[32, 32]']
+
+
+def test_resume_continues_where_a_run_stopped(tmp_path):
+    first = train(load_config(None, SMALL + ['iterations=2']), tmp_path, log=lambda s: None)
+    assert first['iteration'] == 2
+    for name in ('model.safetensors', 'state.pt', 'replay.npz', 'metrics.csv'):
+        assert (tmp_path / name).is_file()
+    resumed = train(load_config(None, SMALL + ['iterations=3']), tmp_path, resume=True,
+                    log=lambda s: None)
+    assert resumed['iteration'] == 3 and resumed['env_steps'] == 3 * 8 * 40
+    rows = list(csv.DictReader(open(tmp_path / 'metrics.csv')))
+    assert [r['iteration'] for r in rows] == ['1', '2', '3']
+    ckpt = load_checkpoint(tmp_path / 'model.safetensors')
+    assert ckpt.task == 'reach2d' and ckpt.header['extra']['iteration'] == 3
+    assert set(ckpt.networks) == {'prediction', 'policy'}
+
+
+def test_interrupted_and_resumed_run_equals_uninterrupted_run(tmp_path):
+    import torch
+
+    straight = tmp_path / 'straight'
+    split = tmp_path / 'split'
+    train(load_config(None, SMALL + ['iterations=3']), straight, log=lambda s: None)
+    train(load_config(None, SMALL + ['iterations=2']), split, log=lambda s: None)
+    train(load_config(None, SMALL + ['iterations=3']), split, resume=True, log=lambda s: None)
+    a = load_checkpoint(straight / 'model.safetensors')
+    b = load_checkpoint(split / 'model.safetensors')
+    for name in ('prediction', 'policy'):
+        for (key, x), y in zip(a[name].state_dict().items(), b[name].state_dict().values()):
+            assert torch.equal(x, y), f'{name}.{key} differs after resume'
