@@ -255,12 +255,12 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                             'iteration': iteration + 1}, out / 'state.pt')
         test_note = ''
         if 'test_median_final_distance' in summary:
-            test_note = (f"  test: median final distance "
+            test_note = ('  test: median final distance '
                          f"{summary['test_median_final_distance']:.3f}, success "
                          f"{summary['test_success_rate']:.0%}")
         log(f"iteration {iteration + 1}/{cfg.iterations}  P loss {summary['model_loss']:.2e}"
             f"  pi distance {summary['policy_distance']:.3f}{test_note}"
-            f"  ({time.perf_counter() - t0:.1f} s)")
+            f'  ({time.perf_counter() - t0:.1f} s)')
     env.close()
     test_env.close()
     return summary
