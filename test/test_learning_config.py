@@ -30,3 +30,15 @@ def test_bad_settings_are_refused(tmp_path):
     path.write_text('colour: red\n')
     with pytest.raises(ValueError, match=r"unknown settings \['colour'\]"):
         load_config(path)
+
+
+@pytest.mark.parametrize('name', ['train_reach2d.yaml', 'train_panda.yaml'])
+def test_shipped_configs_load_and_build(name):
+    from pathlib import Path
+
+    from predctl_ros import envs
+    from predctl_ros.learning.train import build_networks
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / 'config' / name)
+    model, policy = build_networks(cfg, envs.task_spec(cfg.task))
+    assert model.spec.neuron == 'alif' and policy.spec.rank == 64

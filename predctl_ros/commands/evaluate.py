@@ -1,0 +1,56 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""`predctl eval`: metrics of a checkpoint's policy on a task's fixed test set."""
+
+import json
+
+HELP = "evaluate a checkpoint's policy on the task's fixed test set"
+
+
+def add_arguments(parser):
+    """
+    Declare the arguments of `predctl eval`.
+
+    :param parser: the subcommand's parser.
+    """
+    parser.add_argument('--checkpoint', required=True, help='checkpoint file')
+    parser.add_argument('--task', help="task id (default: the checkpoint's)")
+    parser.add_argument('--json', action='store_true', help='print the metrics as JSON')
+
+
+def run(args) -> int:
+    """
+    Roll out the policy on every test pair and print the metrics.
+
+    :param args: parsed arguments.
+    :return: 0, or 2 when the checkpoint does not fit the task.
+    """
+    from predctl_ros import envs
+    from predctl_ros.learning.train import evaluate
+    from predctl_ros.snn.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        ckpt = load_checkpoint(args.checkpoint)
+        task = args.task or ckpt.task
+        if task not in envs.TASK_IDS:
+            raise CheckpointError(f'{args.checkpoint}: unknown task {task!r}; pass --task')
+        spec = envs.task_spec(task)
+        policy = ckpt['policy']
+        expected = spec.obs_size + spec.goal_size
+        if policy.spec.n_in != expected or policy.spec.n_out != spec.action_size:
+            raise CheckpointError(
+                f'{args.checkpoint}: policy maps {policy.spec.n_in} -> {policy.spec.n_out}, '
+                f'{task} needs {expected} -> {spec.action_size}')
+    except CheckpointError as exc:
+        print(f'error: {exc}')
+        return 2
+    test = envs.test_set(task)
+    with envs.make_batched_env(task, len(test)) as env:
+        metrics = evaluate(policy, env, test)
+    metrics = {'task': task, 'checkpoint': str(args.checkpoint), **metrics}
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        for key, value in metrics.items():
+            print(f'{key:28s} {value}')
+    return 0

@@ -1,0 +1,40 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""`predctl train`: Pred-Control training from a YAML config, resumable."""
+
+HELP = 'train the prediction and policy networks (resumable with --resume)'
+
+
+def add_arguments(parser):
+    """
+    Declare the arguments of `predctl train`.
+
+    :param parser: the subcommand's parser.
+    """
+    parser.add_argument('--config', help='YAML file of TrainConfig settings')
+    parser.add_argument('--set', dest='overrides', action='append', default=[],
+                        metavar='KEY=VALUE',
+                        help='override a setting, e.g. --set iterations=10 --set model.rank=64')
+    parser.add_argument('--out', required=True, help='run directory')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue the run in --out from its last iteration')
+
+
+def run(args) -> int:
+    """
+    Train and report the last iteration's metrics.
+
+    :param args: parsed arguments.
+    :return: 0, or 2 on a bad config.
+    """
+    from predctl_ros.learning.config import load_config
+    from predctl_ros.learning.train import train
+
+    try:
+        cfg = load_config(args.config, args.overrides)
+    except ValueError as exc:
+        print(f'error: {exc}')
+        return 2
+    train(cfg, args.out, resume=args.resume)
+    print(f'checkpoint: {args.out}/model.safetensors')
+    return 0
