@@ -9,6 +9,9 @@ Each module here defines ``HELP``, ``add_arguments(parser)`` and ``run(args) -> 
 # Subcommand name -> module under predctl_ros.commands; imported only when chosen.
 COMMANDS = {
     'demo': 'demo',
-    'bench': 'bench',
+    'train': 'train',
+    'eval': 'evaluate',
     'info': 'info',
+    'render': 'render',
+    'bench': 'bench',
 }

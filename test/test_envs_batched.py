@@ -1,0 +1,121 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""The batched environment against N single environments (fast path vs plain loop)."""
+
+import numpy as np
+from predctl_ros import envs
+from predctl_ros.envs import worlds
+import pytest
+
+
+def _single_rollouts(task_id, seeds, actions, **kwargs):
+    """Plain per-world loop: one gymnasium env per seed."""
+    env = envs.make_env(task_id, **kwargs)
+    observations, goals, distances = [], [], []
+    for i, seed in enumerate(seeds):
+        obs, info = env.reset(seed=seed)
+        trajectory, dist = [obs], []
+        for action in actions[:, i]:
+            obs, _, _, _, info = env.step(action)
+            trajectory.append(obs)
+            dist.append(info['distance'])
+        observations.append(trajectory)
+        goals.append(info['goal'])
+        distances.append(dist)
+    return np.array(observations), np.array(goals), np.array(distances)
+
+
+@pytest.mark.parametrize('task_id, kwargs', [
+    ('panda_reach', {}),
+    ('panda_reach', {'velocities': True}),
+    ('reach2d', {'obs_noise': 0.01}),
+])
+@pytest.mark.parametrize('num_threads', [1, 2])
+def test_batched_equals_single_envs(task_id, kwargs, num_threads):
+    """World i of reset(seed=s) reproduces a single env reset with seed s + i, bit for bit."""
+    n, steps, seed = 5, 15, 40
+    size = envs.task_spec(task_id, **kwargs).action_size
+    actions = np.random.default_rng(1).uniform(-1.2, 1.2, (steps, n, size))
+    expected_obs, expected_goals, expected_dist = _single_rollouts(
+        task_id, [seed + i for i in range(n)], actions, **kwargs)
+    with envs.make_batched_env(task_id, n, num_threads=num_threads, **kwargs) as batch:
+        obs, goals = batch.reset(seed=seed)
+        trajectory, distances = [obs], []
+        for action in actions:
+            obs, info = batch.step(action)
+            trajectory.append(obs)
+            distances.append(info['distance'])
+    np.testing.assert_array_equal(np.stack(trajectory, axis=1), expected_obs)
+    np.testing.assert_array_equal(goals, expected_goals)
+    np.testing.assert_array_equal(np.stack(distances, axis=1), expected_dist)
+
+
+def test_explicit_test_set_in_one_batch():
+    """Starts and goals of the fixed test set are used as given; ee obs matches the starts."""
+    pairs = envs.test_set('panda_reach')
+    task = envs.make_task('panda_reach')
+    with envs.make_batched_env('panda_reach', len(pairs)) as batch:
+        obs, goals = batch.reset(seed=0, starts=pairs.starts, goals=pairs.goals)
+        np.testing.assert_array_equal(goals, pairs.goals)
+        expected_ee = np.array([task.goal_of(q) for q in pairs.starts])
+        np.testing.assert_array_equal(obs[:, batch.task_spec.ee_slice], expected_ee)
+        np.testing.assert_array_equal(batch.datas[7].qpos, pairs.starts[7])
+        obs2, info = batch.step(np.zeros((len(pairs), 6)))
+        assert obs2.shape == (64, 9) and info['distance'].shape == (64,)
+        assert not np.shares_memory(obs, obs2) and info['step'] == 1 and not info['done']
+
+
+def test_batched_errors():
+    """Wrong shapes, NaN actions, stepping before reset or past the episode raise."""
+    with envs.make_batched_env('reach2d', 3, episode_steps=2) as batch:
+        with pytest.raises(RuntimeError, match='reset'):
+            batch.step(np.zeros((3, 2)))
+        with pytest.raises(ValueError, match=r'starts must have shape \(3, 2\)'):
+            batch.reset(seed=0, starts=np.zeros((2, 2)))
+        batch.reset(seed=0)
+        with pytest.raises(envs.ActionError, match=r'shape \(3, 2\)'):
+            batch.step(np.zeros((3, 3)))
+        bad = np.zeros((3, 2))
+        bad[2, 1] = np.nan
+        with pytest.raises(envs.ActionError, match=r'\[\[2, 1\]\]'):
+            batch.step(bad)
+        batch.step(np.zeros((3, 2)))
+        _, info = batch.step(np.zeros((3, 2)))
+        assert info['done']
+        with pytest.raises(RuntimeError, match='episode is over'):
+            batch.step(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match='num_envs'):
+        envs.make_batched_env('reach2d', 0)
+
+
+def test_diverging_world_is_reset_and_flagged(tmp_path, monkeypatch):
+    """Only the corrupted world is flagged and put back at its start; the others continue."""
+    monkeypatch.chdir(tmp_path)  # MuJoCo logs its warning to ./MUJOCO_LOG.TXT
+    with envs.make_batched_env('panda_reach', 3, num_threads=2) as batch:
+        batch.reset(seed=2)
+        batch.step(np.zeros((3, 6)))
+        batch.datas[1].qvel[0] = 1e12
+        with pytest.warns(envs.SimulationDiverged, match=r'worlds \[1\]'):
+            obs, info = batch.step(np.zeros((3, 6)))
+        np.testing.assert_array_equal(info['diverged'], [False, True, False])
+        np.testing.assert_array_equal(batch.datas[1].qpos, batch.starts[1])
+        assert batch.datas[0].time == pytest.approx(0.04)
+        assert np.isfinite(obs).all()
+
+
+@pytest.mark.parametrize('num_threads', [1, 2])
+def test_per_world_fallback_matches_rollout(monkeypatch, num_threads):
+    """Without mujoco.rollout the per-world path gives the same trajectories (to 1e-9)."""
+    actions = np.random.default_rng(2).uniform(-1, 1, (20, 4, 6))
+
+    def run():
+        with envs.make_batched_env('panda_reach', 4, num_threads=num_threads) as batch:
+            trajectory = [batch.reset(seed=3)[0]]
+            trajectory += [batch.step(action)[0] for action in actions]
+        return np.array(trajectory)
+
+    fast = run()
+    monkeypatch.setattr(worlds, '_Rollout', None)
+    monkeypatch.setattr(worlds, 'HAS_ROLLOUT', False)
+    slow = run()
+    np.testing.assert_allclose(slow, fast, rtol=0, atol=1e-9)
