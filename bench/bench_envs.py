@@ -45,8 +45,11 @@ if REPO_ROOT not in sys.path:
 
 from predctl_ros import envs  # noqa: E402
 
-MARK_START = '<!-- bench_envs:start -->'
-MARK_END = '<!-- bench_envs:end -->'
+try:
+    from bench.report import cpu_model, cpu_ticks, write_section  # noqa: E402
+except ImportError:  # run as a script: bench/ is sys.path[0]
+    from report import cpu_model, cpu_ticks, write_section  # noqa: E402
+
 STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 
 
@@ -57,16 +60,6 @@ def _best_time(function, repeats):
         function()
         best = min(best, time.perf_counter() - start)
     return best
-
-
-def _cpu_ticks():
-    """Return (steal, total) jiffies from /proc/stat, or None where unavailable."""
-    try:
-        with open('/proc/stat') as handle:
-            fields = [int(x) for x in handle.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return (fields[7] if len(fields) > 7 else 0), sum(fields)
 
 
 def bench_task(task_id, num_envs, steps, repeats, seed=0):
@@ -173,24 +166,6 @@ def markdown_table(rows):
     return '\n'.join(lines)
 
 
-def cpu_model():
-    """
-    Describe the CPU.
-
-    :return: model name and logical CPU count.
-    """
-    name = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as handle:
-            for line in handle:
-                if line.startswith('model name'):
-                    name = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f'{name}, {os.cpu_count()} logical CPUs'
-
-
 def report(rows, args, command, load, steal):
     """
     Build the markdown section.
@@ -228,32 +203,6 @@ def report(rows, args, command, load, steal):
     return '\n'.join(lines)
 
 
-def write_section(path, body):
-    """
-    Replace the text between the bench_envs markers of a markdown file.
-
-    Creates the file, or appends the section, when missing.
-
-    :param path: markdown file.
-    :param body: new content between the markers.
-    """
-    block = f'{MARK_START}\n{body}\n{MARK_END}'
-    text = ''
-    if os.path.exists(path):
-        with open(path) as handle:
-            text = handle.read()
-    start, end = text.find(MARK_START), text.find(MARK_END)
-    if start >= 0 and end > start:
-        text = text[:start] + block + text[end + len(MARK_END):]
-    else:
-        if not text:
-            text = '# Benchmarks\n'
-        text = text.rstrip('\n') + '\n\n' + block + '\n'
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, 'w') as handle:
-        handle.write(text)
-
-
 def parse_args(argv):
     """
     Parse the command line.
@@ -288,18 +237,18 @@ def main(argv=None):
     args = parse_args(argv)
     command = shlex.join(['python', 'bench/bench_envs.py'] + argv)
     load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else None
-    ticks = _cpu_ticks()
+    ticks = cpu_ticks()
     rows = []
     for task_id in args.tasks:
         rows += bench_task(task_id, args.envs, args.steps, args.repeats)
-    after = _cpu_ticks()
+    after = cpu_ticks()
     steal = None
     if ticks and after and after[1] > ticks[1]:
         steal = (after[0] - ticks[0]) / (after[1] - ticks[1])
     body = report(rows, args, command, load, steal)
     print(body)
     if args.write:
-        write_section(args.write, body)
+        write_section(args.write, 'bench_envs', body)
         print(f'\nwrote {args.write}')
     return 0
 

@@ -48,12 +48,12 @@ import torch
 
 try:
     from bench import peers
+    from bench.report import cpu_model, cpu_ticks, write_section
 except ImportError:  # run as a script: bench/ is sys.path[0]
     import peers
+    from report import cpu_model, cpu_ticks, write_section
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MARK_START = '<!-- bench_snn:start -->'
-MARK_END = '<!-- bench_snn:end -->'
 
 N_IN, HIDDEN, N_OUT, BATCH = 15, 512, 9, 64
 BURN_IN, CONTROL_STEPS, SUB_STEPS = 5, 40, 7
@@ -122,20 +122,6 @@ def _percentile(values, q):
     :return: float percentile, nan for an empty list.
     """
     return float(np.percentile(values, q)) if len(values) else float('nan')
-
-
-def cpu_ticks():
-    """
-    Return the (steal, total) CPU ticks from /proc/stat, (0, 0) where unavailable.
-
-    :return: tuple of ints.
-    """
-    try:
-        with open('/proc/stat') as handle:
-            fields = [int(v) for v in handle.readline().split()[1:]]
-        return (fields[7] if len(fields) > 7 else 0), sum(fields)
-    except (OSError, ValueError):
-        return 0, 0
 
 
 def _steal_note(before):
@@ -391,24 +377,6 @@ def markdown_table(rows):
     return '\n'.join(lines)
 
 
-def cpu_model():
-    """
-    Return the CPU model name and the number of logical CPUs.
-
-    :return: description string.
-    """
-    name = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as handle:
-            for line in handle:
-                if line.startswith('model name'):
-                    name = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f'{name}, {os.cpu_count()} logical CPUs'
-
-
 def report(rows, args, command):
     """
     Build the markdown section: setup, the table and notes.
@@ -448,34 +416,6 @@ def report(rows, args, command):
         lines.append('- ours: not available')
     lines += ['', markdown_table(rows)]
     return '\n'.join(lines)
-
-
-def write_section(path, body):
-    """
-    Replace the text between the bench_snn markers in a markdown file.
-
-    Creates the file, or appends the section, when missing.
-
-    :param path: markdown file.
-    :param body: new content between the markers.
-    :return: None.
-    """
-    block = f'{MARK_START}\n{body}\n{MARK_END}'
-    text = ''
-    if os.path.exists(path):
-        with open(path) as handle:
-            text = handle.read()
-    start, end = text.find(MARK_START), text.find(MARK_END)
-    if start >= 0 and end > start:
-        text = text[:start] + block + text[end + len(MARK_END):]
-    else:
-        if not text:
-            text = '# Benchmarks\n'
-        text = text.rstrip('\n') + '\n\n' + block + '\n'
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    with open(path, 'w') as handle:
-        handle.write(text)
 
 
 def print_check():
@@ -556,7 +496,7 @@ def main(argv=None, build_ours=None, build_ours_policy_stepper=None, command=Non
     print()
     print(body)
     if args.write:
-        write_section(args.write, body)
+        write_section(args.write, 'bench_snn', body)
         print(f'\nwrote {args.write}')
     return 0
 

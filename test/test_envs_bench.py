@@ -8,7 +8,7 @@ import sys
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import bench_envs  # noqa: E402
+from bench import bench_envs, report  # noqa: E402
 
 
 def test_quick_run_replaces_only_its_section(tmp_path, capsys):
@@ -33,6 +33,6 @@ def test_quick_run_replaces_only_its_section(tmp_path, capsys):
 def test_missing_file_gets_the_section(tmp_path):
     """Writing to a new file creates it with a heading and the section."""
     doc = tmp_path / 'new.md'
-    bench_envs.write_section(str(doc), 'body')
+    report.write_section(str(doc), 'bench_envs', 'body')
     assert doc.read_text() == ('# Benchmarks\n\n<!-- bench_envs:start -->\nbody\n'
                                '<!-- bench_envs:end -->\n')

@@ -18,8 +18,9 @@ def add_arguments(parser):
 
     :param parser: the subcommand's parser.
     """
-    parser.add_argument('which', nargs='*', choices=sorted(SCRIPTS), default=[],
-                        help='benchmarks to run (default: all that exist)')
+    parser.add_argument('which', nargs='*', metavar='NAME',
+                        help=f'benchmarks to run: {", ".join(sorted(SCRIPTS))} '
+                             '(default: all)')
     parser.add_argument('--write', metavar='FILE',
                         help='replace each benchmark section of this markdown file')
     parser.add_argument('--quick', action='store_true', help='short smoke runs')
@@ -34,6 +35,10 @@ def run(args) -> int:
     """
     if not BENCH_DIR.is_dir():
         print(f'error: {BENCH_DIR} not found; the benchmarks run from a source checkout')
+        return 2
+    unknown = sorted(set(args.which) - set(SCRIPTS))
+    if unknown:
+        print(f'error: unknown benchmarks {unknown}; choose from {sorted(SCRIPTS)}')
         return 2
     names = args.which or [n for n, f in SCRIPTS.items() if (BENCH_DIR / f).is_file()]
     for name in names:

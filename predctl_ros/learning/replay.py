@@ -11,13 +11,12 @@ steps exceeds the capacity, the oldest episodes go first.
 """
 
 from collections import deque
-import os
 from pathlib import Path
-import tempfile
 from typing import NamedTuple, Optional
 import zipfile
 
 import numpy as np
+from predctl_ros.atomic import atomic_path
 
 
 class Episode(NamedTuple):
@@ -147,27 +146,16 @@ class ReplayBuffer:
         :return: the path written.
         """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         lengths = np.array([e.length for e in self.episodes], dtype=np.int64)
         n_obs, n_act, n_goal = self.sizes
         cat = (lambda arrays, width: np.concatenate(arrays) if arrays
                else np.zeros((0, width), np.float32))
-        fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-        os.close(fd)
-        try:
-            with open(tmp, 'wb') as f:
-                np.savez(f, lengths=lengths, sizes=np.array(self.sizes),
-                         capacity_steps=np.array(self.capacity_steps),
-                         obs=cat([e.obs for e in self.episodes], n_obs),
-                         action=cat([e.action for e in self.episodes], n_act),
-                         goal=cat([e.goal for e in self.episodes], n_goal))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_path(path) as tmp, open(tmp, 'wb') as f:
+            np.savez(f, lengths=lengths, sizes=np.array(self.sizes),
+                     capacity_steps=np.array(self.capacity_steps),
+                     obs=cat([e.obs for e in self.episodes], n_obs),
+                     action=cat([e.action for e in self.episodes], n_act),
+                     goal=cat([e.goal for e in self.episodes], n_goal))
         return path
 
     @classmethod

@@ -12,14 +12,13 @@ Metrics go to ``metrics.csv``, one row per iteration.
 
 import csv
 import json
-import os
 from pathlib import Path
-import tempfile
 import time
 from typing import Callable, Optional
 
 import numpy as np
 from predctl_ros import envs
+from predctl_ros.atomic import atomic_path
 from predctl_ros.learning.config import TrainConfig
 from predctl_ros.learning.objectives import policy_loss, prediction_loss
 from predctl_ros.learning.replay import ReplayBuffer
@@ -121,18 +120,6 @@ def evaluate(policy, env, test, device='cpu') -> dict:
     out = rollout(policy, env, starts=test.starts, goals=test.goals, device=device)
     metrics = envs.episode_metrics(out['ee'], out['goal'], env.task_spec)
     return envs.summarize_metrics(metrics)
-
-
-def _atomic_torch_save(obj, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _step(optimizer, net, loss, clip) -> float:
@@ -248,11 +235,12 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                         task=cfg.task, extra={'iteration': iteration + 1,
                                               'config': cfg.to_dict()})
         replay.save(out / 'replay.npz')
-        _atomic_torch_save({'model_opt': model_opt.state_dict(),
-                            'policy_opt': policy_opt.state_dict(),
-                            'torch_rng': torch.get_rng_state(),
-                            'numpy_rng': json.dumps(rng.bit_generator.state),
-                            'iteration': iteration + 1}, out / 'state.pt')
+        with atomic_path(out / 'state.pt') as tmp:
+            torch.save({'model_opt': model_opt.state_dict(),
+                        'policy_opt': policy_opt.state_dict(),
+                        'torch_rng': torch.get_rng_state(),
+                        'numpy_rng': json.dumps(rng.bit_generator.state),
+                        'iteration': iteration + 1}, tmp)
         test_note = ''
         if 'test_median_final_distance' in summary:
             test_note = ('  test: median final distance '

@@ -10,12 +10,11 @@ unpickles code, and every failure names the file and what is wrong.
 """
 
 import json
-import os
 from pathlib import Path
-import tempfile
 from typing import Dict, Optional
 
 from predctl_ros import __version__
+from predctl_ros.atomic import atomic_path
 from predctl_ros.snn.networks import build_network
 from predctl_ros.snn.spec import NetworkSpec
 from safetensors import safe_open
@@ -97,23 +96,8 @@ def save_checkpoint(path, networks: Dict[str, nn.Module], task: Optional[str] = 
               'substeps': first.substeps, 'networks': specs,
               'normalisation': normalisation or {}, 'extra': extra or {}}
     metadata = {HEADER_KEY: json.dumps(header)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        with open(tmp, 'rb') as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
     return path
 
 
