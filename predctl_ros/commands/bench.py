@@ -3,7 +3,7 @@
 """`predctl bench`: run the benchmark scripts of a source checkout."""
 
 from pathlib import Path
-import runpy
+import subprocess
 import sys
 
 HELP = 'run the benchmarks in bench/ (SNN training and control step, environments)'
@@ -48,13 +48,8 @@ def run(args) -> int:
             return 2
         argv = (['--write', args.write] if args.write else []) + (
             ['--quick'] if args.quick else [])
-        saved = sys.argv
-        sys.argv = [str(script)] + argv
-        try:
-            runpy.run_path(str(script), run_name='__main__')
-        except SystemExit as exc:
-            if exc.code not in (0, None):
-                return int(exc.code) if isinstance(exc.code, int) else 1
-        finally:
-            sys.argv = saved
+        # A process of its own per script: the scripts import their neighbours in bench/.
+        status = subprocess.call([sys.executable, str(script)] + argv)
+        if status:
+            return status
     return 0
