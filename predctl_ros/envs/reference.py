@@ -35,7 +35,21 @@ DEFAULT_GAINS = {  # of the operational-space controller
 }
 
 
-class OperationalSpaceController:
+class _BatchController:
+    """Controllers map (MjData, goal) to an action; this adds the batch form."""
+
+    def batch(self, datas, goals) -> np.ndarray:
+        """
+        Compute the actions of many worlds.
+
+        :param datas: sequence of N worlds (e.g. ``BatchedReachEnv.datas``).
+        :param goals: goals [N, goal_size].
+        :return: actions [N, action_size].
+        """
+        return np.stack([self(data, goal) for data, goal in zip(datas, goals)])
+
+
+class OperationalSpaceController(_BatchController):
     """Operational-space PD controller with model-based compensation (see module doc)."""
 
     def __init__(self, task, *, kp: float, kd: float, null_kp: float = 0.0,
@@ -100,18 +114,8 @@ class OperationalSpaceController:
             tau += posture - jac.T @ (jbar.T @ posture)
         return np.clip(tau / self.task.effort, -1.0, 1.0)
 
-    def batch(self, datas, goals) -> np.ndarray:
-        """
-        Compute the actions of many worlds.
 
-        :param datas: sequence of N worlds (e.g. ``BatchedReachEnv.datas``).
-        :param goals: goals [N, goal_size].
-        :return: actions [N, action_size].
-        """
-        return np.stack([self(data, goal) for data, goal in zip(datas, goals)])
-
-
-class InverseKinematicsController:
+class InverseKinematicsController(_BatchController):
     r"""
     Joint-space PD towards an inverse-kinematics solution, with model compensation.
 
@@ -233,16 +237,6 @@ class InverseKinematicsController:
                         self.max_error_rad)
         tau = inertia @ (self.kp * error - self.kd * data.qvel[idx]) + data.qfrc_bias[idx]
         return np.clip(tau / self.task.effort, -1.0, 1.0)
-
-    def batch(self, datas, goals) -> np.ndarray:
-        """
-        Compute the actions of many worlds.
-
-        :param datas: sequence of N worlds (e.g. ``BatchedReachEnv.datas``).
-        :param goals: goals [N, goal_size].
-        :return: actions [N, action_size].
-        """
-        return np.stack([self(data, goal) for data, goal in zip(datas, goals)])
 
 
 CONTROLLERS = {'joint_pd': InverseKinematicsController, 'osc': OperationalSpaceController}
