@@ -67,7 +67,7 @@ class BatchedReachEnv:
 
     @property
     def datas(self):
-        """The MjData of the worlds, up to date with the last step (see Worlds.datas)."""
+        """Return the MjData of the worlds, up to date with the last step (Worlds.datas)."""
         return self.worlds.datas
 
     @property

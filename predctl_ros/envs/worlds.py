@@ -13,8 +13,8 @@ one array of physics states; observations come from that array and a vectorised 
 kinematics. The ``MjData`` are brought up to date (state, controls, ``mj_kinematics``)
 only when someone reads ``datas``: a control loop that never touches them pays no
 per-world Python work, which on two cores was the part that did not parallelise.
-Whoever reads ``datas`` may also write them; the next step starts from them. Python threads stepping
-MjData one by one were measured 2-3x slower on two cores (GIL hand-offs between the
+Whoever reads ``datas`` may also write them; the next step starts from them.
+Python threads stepping MjData one by one were measured 2-3x slower on two cores (GIL hand-offs between the
 short ``mj_step`` calls); they remain the fallback where ``mujoco.rollout.Rollout`` is
 missing (mujoco < 3.3).
 
@@ -105,7 +105,7 @@ class Worlds:
 
     @property
     def datas(self):
-        """The N MjData, synchronised with the latest step (kinematics included)."""
+        """Return the N MjData, synchronised with the latest step (kinematics included)."""
         self.sync()
         return self._datas
 
