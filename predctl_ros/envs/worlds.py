@@ -14,9 +14,9 @@ kinematics. The ``MjData`` are brought up to date (state, controls, ``mj_kinemat
 only when someone reads ``datas``: a control loop that never touches them pays no
 per-world Python work, which on two cores was the part that did not parallelise.
 Whoever reads ``datas`` may also write them; the next step starts from them.
-Python threads stepping MjData one by one were measured 2-3x slower on two cores (GIL hand-offs between the
-short ``mj_step`` calls); they remain the fallback where ``mujoco.rollout.Rollout`` is
-missing (mujoco < 3.3).
+Python threads stepping MjData one by one were measured 2-3x slower on two cores (GIL
+hand-offs between the short ``mj_step`` calls); they remain the fallback where
+``mujoco.rollout.Rollout`` is missing (mujoco < 3.3).
 
 Divergence: MuJoCo answers a non-finite or huge state with a warning and
 ``mj_resetData``, which sets the clock to 0. The states enter the rollout with their
