@@ -55,6 +55,7 @@ class BatchedReachEnv:
             raise ValueError(f'num_threads must be a positive integer, got {num_threads!r}')
         self.num_threads = min(int(num_threads), self.num_envs)
         self.worlds = worlds_module.Worlds(task, self.num_envs, self.num_threads)
+        self.datas = self.worlds.datas
         bounds = np.linspace(0, self.num_envs, self.num_threads + 1).round().astype(int)
         self._chunks = [range(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
         self._pool = None
@@ -64,11 +65,6 @@ class BatchedReachEnv:
         self._obs = np.zeros((self.num_envs, self.task_spec.obs_size))
         self.steps = 0
         self._started = False
-
-    @property
-    def datas(self):
-        """Return the MjData of the worlds, up to date with the last step (Worlds.datas)."""
-        return self.worlds.datas
 
     @property
     def starts(self) -> np.ndarray:

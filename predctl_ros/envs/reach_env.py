@@ -106,7 +106,6 @@ class ReachEnv(gymnasium.Env):
         action = self.task.check_actions(action)
         self._worlds.set_actions(action[None])
         self._worlds.step()
-        self._worlds.sync()   # keep self.data current for renderers and callers
         ok = not self._worlds.check()[0]
         self.steps += 1
         if not ok:

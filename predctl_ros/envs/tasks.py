@@ -185,15 +185,6 @@ class ReachTask:
         """
         raise NotImplementedError
 
-    def site_positions(self, qpos: np.ndarray, out: np.ndarray) -> None:
-        """
-        Write the end-effector site positions of many configurations (forward kinematics).
-
-        :param qpos: joint positions [N, nq].
-        :param out: destination [N, 3] in metres; entries a task cannot change stay.
-        """
-        raise NotImplementedError
-
     def ee_from_site(self, site: np.ndarray) -> np.ndarray:
         """
         Convert end-effector site positions to goal units.
@@ -399,15 +390,6 @@ class PandaReachTask(ReachTask):
                 return q
         raise RuntimeError('panda_reach: no valid configuration in 1000 draws')
 
-    def site_positions(self, qpos, out):
-        """
-        Write the hand TCP positions from the DH formula (equal to MuJoCo's to 1e-12).
-
-        :param qpos: joint positions [N, 7].
-        :param out: destination [N, 3] in metres.
-        """
-        out[:] = models.panda_tcp_position(qpos[:, :7])
-
     def observe_batch(self, qpos, qvel, site, out, rngs=None):
         """
         Write the observations (see the class docstring).
@@ -506,15 +488,6 @@ class Reach2DTask(ReachTask):
         :return: qpos [2].
         """
         return rng.uniform(self.soft_mid - self.soft_half, self.soft_mid + self.soft_half)
-
-    def site_positions(self, qpos, out):
-        """
-        Write the hand positions from the two-link formula; the plane's height stays.
-
-        :param qpos: joint positions [N, 2].
-        :param out: destination [N, 3] in metres (z is constant in the horizontal plane).
-        """
-        out[:, :2] = models.reach2d_hand_position(qpos[:, :2])
 
     def observe_batch(self, qpos, qvel, site, out, rngs=None):
         """

@@ -6,17 +6,15 @@ N simulated worlds of a task, stepped with as little Python per world as possibl
 Both environments are built on :class:`Worlds` (the gymnasium one with N = 1), so a
 world of the batch and a single environment run exactly the same code.
 
-Each world has its own ``MjData``, readable and writable by controllers, renderers and
-ROS nodes. A control step advances all worlds by the control period in a single
-``mujoco.rollout`` call (a C++ thread pool, no Python and no GIL per physics step) on
-one array of physics states; observations come from that array and a vectorised forward
-kinematics. The ``MjData`` are brought up to date (state, controls, ``mj_kinematics``)
-only when someone reads ``datas``: a control loop that never touches them pays no
-per-world Python work, which on two cores was the part that did not parallelise.
-Whoever reads ``datas`` may also write them; the next step starts from them.
-Python threads stepping MjData one by one were measured 2-3x slower on two cores (GIL
-hand-offs between the short ``mj_step`` calls); they remain the fallback where
-``mujoco.rollout.Rollout`` is missing (mujoco < 3.3).
+Each world keeps its state in its own ``MjData`` (the source of truth, readable and
+writable by controllers, renderers and ROS nodes). A control step copies the N physics
+states into one array, advances all worlds by the control period in a single
+``mujoco.rollout`` call (a C++ thread pool, no Python and no GIL per physics step),
+copies the final states back and runs ``mj_kinematics`` on each world; observations,
+distances and divergence checks are vectorised over the batch. Python threads stepping
+MjData one by one were measured 2-3x slower on two cores (GIL hand-offs between the
+short ``mj_step`` calls); they remain the fallback where ``mujoco.rollout.Rollout`` is
+missing (mujoco < 3.3).
 
 Divergence: MuJoCo answers a non-finite or huge state with a warning and
 ``mj_resetData``, which sets the clock to 0. The states enter the rollout with their
@@ -75,8 +73,7 @@ class Worlds:
         self.model = task.model
         n, m = int(num_worlds), task.model
         self.num_worlds = n
-        self._datas = [mujoco.MjData(m) for _ in range(n)]
-        self._stale = False    # True: the rollout's final states are newer than the MjData
+        self.datas = [mujoco.MjData(m) for _ in range(n)]
         self.qpos = np.zeros((n, m.nq))
         self.qvel = np.zeros((n, m.nv))
         self.site = np.zeros((n, 3))
@@ -102,22 +99,6 @@ class Worlds:
             self._out = np.zeros((n, self._n_sub, size))
             self._sensors = np.zeros((n, self._n_sub, m.nsensordata))
             self._controls = np.zeros((n, self._n_sub, m.nu))
-
-    @property
-    def datas(self):
-        """Return the N MjData, synchronised with the latest step (kinematics included)."""
-        self.sync()
-        return self._datas
-
-    def sync(self):
-        """Bring the MjData up to date with the latest step (a no-op when they are)."""
-        if self._stale:
-            model, final, n_act = self.model, self._out[:, -1], self._n_act
-            for i, data in enumerate(self._datas):
-                mujoco.mj_setState(model, data, final[i], STATE_SPEC)
-                data.ctrl[:n_act] = self.ctrl[i]
-                mujoco.mj_kinematics(model, data)
-            self._stale = False
 
     def close(self):
         """Stop the rollout thread pool."""
@@ -159,14 +140,11 @@ class Worlds:
             return
         if self._runner is None:
             raise RuntimeError('the worlds were closed')
-        model, state, n_act = self.model, self._state, self._n_act
+        model, datas, state, n_act = self.model, self.datas, self._state, self._n_act
         controls = self._controls
-        if self._stale:   # nobody touched the MjData: continue from the last final states
-            state[:] = self._out[:, -1]
-        else:
-            for i, data in enumerate(self._datas):
-                mujoco.mj_getState(model, data, state[i], STATE_SPEC)
-                controls[i, :, n_act:] = data.ctrl[n_act:]
+        for i, data in enumerate(datas):
+            mujoco.mj_getState(model, data, state[i], STATE_SPEC)
+            controls[i, :, n_act:] = data.ctrl[n_act:]
         controls[:, :, :n_act] = self.ctrl[:, None, :]
         start_time = state[:, 0].copy()
         state[:, 0] += CLOCK_OFFSET_S
@@ -176,11 +154,11 @@ class Worlds:
         self._clock_ok[:] = np.abs(final[:, 0] - state[:, 0] - self._control_dt) < self._half_dt
         self._first[:] = False
         final[:, 0] = start_time + self._n_sub * model.opt.timestep
-        nq, nv = model.nq, model.nv
-        self.qpos[:] = final[:, 1:1 + nq]
-        self.qvel[:] = final[:, 1 + nq:1 + nq + nv]
-        self.task.site_positions(self.qpos, self.site)
-        self._stale = True
+        for i, data in enumerate(datas):
+            mujoco.mj_setState(model, data, final[i], STATE_SPEC)
+            data.ctrl[:n_act] = self.ctrl[i]
+            mujoco.mj_kinematics(model, data)
+            self._gather(i)
 
     def advance(self, indices):
         """
