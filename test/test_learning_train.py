@@ -7,6 +7,7 @@ import csv
 from predctl_ros.learning.config import load_config
 from predctl_ros.learning.train import train
 from predctl_ros.snn.checkpoint import load_checkpoint
+import torch
 
 SMALL = ['envs=8', 'episode_steps=40', 'horizon=10', 'batch=16', 'model_batches=2',
          'policy_batches=2', 'model.hidden=[32, 32]', 'policy.hidden=[32, 32]']
@@ -25,11 +26,12 @@ def test_resume_continues_where_a_run_stopped(tmp_path):
     ckpt = load_checkpoint(tmp_path / 'model.safetensors')
     assert ckpt.task == 'reach2d' and ckpt.header['extra']['iteration'] == 3
     assert set(ckpt.networks) == {'prediction', 'policy'}
+    # Inputs were normalised from the first collection (stored with the weights).
+    assert not torch.equal(ckpt['policy'].input_std, torch.ones(8))
+    assert not torch.equal(ckpt['prediction'].input_mean, torch.zeros(8))
 
 
 def test_interrupted_and_resumed_run_equals_uninterrupted_run(tmp_path):
-    import torch
-
     straight = tmp_path / 'straight'
     split = tmp_path / 'split'
     train(load_config(None, SMALL + ['iterations=3']), straight, log=lambda s: None)

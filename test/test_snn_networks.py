@@ -120,6 +120,7 @@ def test_seeded_construction_and_runs_are_deterministic():
 def test_stepper_reproduces_sequence_api(neuron, rank):
     net = PolicyNet(9, 3, 6, hidden=(96, 64), neuron=neuron, rank=rank,
                     silent_decay_per_s=10.0).double()
+    net.set_input_normalisation(torch.linspace(-1, 1, 12), torch.linspace(0.5, 2, 12))
     x = torch.randn(25, 1, 12, dtype=F64) * 2.0
     monitor = ActivityMonitor(net)
     with torch.no_grad():
@@ -221,3 +222,25 @@ def test_recycled_buffers_give_identical_gradients_and_refuse_double_backward():
     loss.backward(retain_graph=True)
     with pytest.raises(RuntimeError, match='back-propagated only once'):
         loss.backward()
+
+
+def test_input_normalisation_is_applied_stored_and_validated(tmp_path):
+    from predctl_ros.snn.checkpoint import load_checkpoint, save_checkpoint
+
+    net = PolicyNet(2, 1, 1, hidden=(16, 16))
+    x = torch.randn(5, 3, 3) * 4 + 10
+    y_raw, _ = net(x)
+    net.set_input_normalisation(x.mean((0, 1)), x.std((0, 1)))
+    y_norm, _ = net(x)
+    twin = PolicyNet(2, 1, 1, hidden=(16, 16))
+    twin.load_state_dict(net.state_dict())
+    twin.set_input_normalisation(torch.zeros(3), torch.ones(3))
+    y_twin, _ = twin((x - x.mean((0, 1))) / x.std((0, 1)))
+    torch.testing.assert_close(y_norm, y_twin)
+    assert not torch.equal(y_raw, y_norm)
+    loaded = load_checkpoint(save_checkpoint(tmp_path / 'n.safetensors', {'policy': net}))
+    torch.testing.assert_close(loaded['policy'](x)[0], y_norm)
+    with pytest.raises(ValueError, match='needs 3 values'):
+        net.set_input_normalisation(torch.zeros(2), torch.ones(2))
+    with pytest.raises(ValueError, match='finite'):
+        net.set_input_normalisation(torch.tensor([0.0, float('nan'), 0.0]), torch.ones(3))

@@ -59,6 +59,8 @@ class TrainConfig:
     """Weight of the mean squared action in the policy loss."""
     action_smoothness: float = 0.0
     """Weight of the mean squared action change in the policy loss."""
+    normalise_inputs: bool = True
+    """Set each spiking network's input normalisation from the first collected episodes."""
     replay_steps: int = 2_000_000
     """Most transitions kept in replay."""
     eval_every: int = 1

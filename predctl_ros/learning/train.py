@@ -53,6 +53,28 @@ def build_networks(cfg: TrainConfig, spec) -> tuple:
     return model.to(cfg.device), policy.to(cfg.device)
 
 
+def set_input_normalisation(model, policy, data: dict) -> None:
+    """
+    Normalise the networks' inputs to zero mean and unit variance over collected data.
+
+    The fluctuation-driven initialisation assumes unit-variance inputs; joint angles,
+    positions and torques otherwise differ in scale by orders of magnitude.  Networks
+    without input normalisation (the non-spiking baselines) are left alone.
+
+    :param model: prediction network, input (obs, action).
+    :param policy: policy network, input (obs, goal).
+    :param data: a rollout dict with obs [T + 1, N, obs], action [T, N, act], goal [N, goal].
+    """
+    obs = data['obs'][:-1].reshape(-1, data['obs'].shape[-1])
+    action = data['action'].reshape(-1, data['action'].shape[-1])
+    goal = data['goal']
+    pairs = ((model, np.concatenate((obs, action), 1)),
+             (policy, np.concatenate((obs, np.tile(goal, (len(obs) // len(goal), 1))), 1)))
+    for net, x in pairs:
+        if hasattr(net, 'set_input_normalisation'):
+            net.set_input_normalisation(x.mean(0), x.std(0))
+
+
 def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Optimizer:
     """
     Return Adam with its own learning rate (and no weight decay) for time constants.
@@ -189,6 +211,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                        rng=rng, device=device)
         keep = ~data['diverged']
         replay.add_batch(data['obs'][:, keep], data['action'][:, keep], data['goal'][keep])
+        if iteration == 0 and cfg.normalise_inputs:
+            set_input_normalisation(model, policy, data)
         t_collect = time.perf_counter() - t0
 
         # --- train the prediction network on replayed windows ---

@@ -43,6 +43,10 @@ class SpikingNet(nn.Module):
         self.spec = spec
         surrogate = Surrogate(spec.surrogate, spec.sharpness)
         self.input_scale = nn.Parameter(torch.full((spec.n_in,), spec.input_scale))
+        # Fixed input normalisation (x - mean) / std, set from data before training
+        # (set_input_normalisation); stored with the weights so every user applies it.
+        self.register_buffer('input_mean', torch.zeros(spec.n_in))
+        self.register_buffer('input_std', torch.ones(spec.n_in))
         layers, n_prev = [], spec.n_in
         for i, (size, recurrent) in enumerate(zip(spec.hidden, spec.recurrent)):
             layers.append(SpikingLayer(
@@ -114,7 +118,8 @@ class SpikingNet(nn.Module):
             raise ValueError(f'expected input [T, B, {self.spec.n_in}], got {tuple(x.shape)}')
         if state is None:
             state = self.initial_state(x.shape[1], x.dtype, x.device)
-        activity, repeat, new_states = x * self.input_scale, self.spec.substeps, []
+        x = (x - self.input_mean) / self.input_std * self.input_scale
+        activity, repeat, new_states = x, self.spec.substeps, []
         for i, (layer, layer_state) in enumerate(zip(self.layers, state.layers)):
             activity, layer_state = layer(activity, layer_state, repeat, reference)
             new_states.append(layer_state)
@@ -125,6 +130,26 @@ class SpikingNet(nn.Module):
         if monitor is not None:
             monitor.count_control_steps(x.shape[0] * x.shape[1])
         return y, NetState(tuple(new_states), readout_state)
+
+    def set_input_normalisation(self, mean, std, min_std: float = 1e-3) -> None:
+        """
+        Set the fixed input normalisation (x - mean) / std from data statistics.
+
+        The fluctuation-driven initialisation assumes inputs of unit variance.
+
+        :param mean: per-input mean [n_in].
+        :param std: per-input standard deviation [n_in]; clamped below at min_std.
+        :param min_std: floor for constant inputs.
+        """
+        mean = torch.as_tensor(mean, dtype=self.input_mean.dtype).reshape(-1)
+        std = torch.as_tensor(std, dtype=self.input_std.dtype).reshape(-1)
+        if mean.shape != self.input_mean.shape or std.shape != self.input_std.shape:
+            raise ValueError(f'normalisation needs {self.spec.n_in} values, got '
+                             f'{mean.numel()} and {std.numel()}')
+        if not (torch.isfinite(mean).all() and torch.isfinite(std).all()):
+            raise ValueError('normalisation statistics must be finite')
+        self.input_mean.copy_(mean)
+        self.input_std.copy_(std.clamp(min=min_std))
 
     def stepper(self):
         """

@@ -130,7 +130,11 @@ class SpikingStepper:
         spec = net.spec
         self.spec = spec
         self.substeps = spec.substeps
-        self.in_weight = _as64(net.layers[0].ff.weight * net.input_scale)  # [N0, n_in]
+        # Input normalisation and scale folded into the first weights and bias:
+        # W (s (x - m) / d) + b = (W s / d) x + (b - (W s / d) m).
+        folded = net.layers[0].ff.weight * (net.input_scale / net.input_std)
+        self.in_weight = _as64(folded)                                     # [N0, n_in]
+        self.in_bias = _as64(net.layers[0].bias - folded @ net.input_mean)
         self.layers = [_LayerRuntime(layer) for layer in net.layers]
         self.readout_rows = _as64(net.readout.weight.t())                  # [N_last, n_out]
         self.readout_bias = _as64(net.readout.bias)
@@ -166,9 +170,8 @@ class SpikingStepper:
         x = np.asarray(x, dtype=np.float64)
         if x.shape != (self.spec.n_in,):
             raise ValueError(f'expected input of shape ({self.spec.n_in},), got {x.shape}')
-        first = self.layers[0]
         np.dot(self.in_weight, x, out=self.first_current)
-        self.first_current += first.bias
+        self.first_current += self.in_bias
         self.spikes[:] = 0
         for _ in range(self.substeps):
             prev = None
