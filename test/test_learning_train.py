@@ -16,8 +16,10 @@ SMALL = ['envs=8', 'episode_steps=40', 'horizon=10', 'batch=16', 'model_batches=
 def test_resume_continues_where_a_run_stopped(tmp_path):
     first = train(load_config(None, SMALL + ['iterations=2']), tmp_path, log=lambda s: None)
     assert first['iteration'] == 2
-    for name in ('model.safetensors', 'state.pt', 'replay.npz', 'metrics.csv'):
+    for name in ('model.safetensors', 'state.pt', 'replay.npz', 'metrics.csv',
+                 'learning_curves.png', 'config.json'):
         assert (tmp_path / name).is_file()
+    assert list((tmp_path / 'tensorboard').glob('events.out.tfevents.*'))
     resumed = train(load_config(None, SMALL + ['iterations=3']), tmp_path, resume=True,
                     log=lambda s: None)
     assert resumed['iteration'] == 3 and resumed['env_steps'] == 3 * 8 * 40

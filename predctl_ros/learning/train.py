@@ -7,10 +7,10 @@ Pred-Control training: collect, train the forward model, train the policy throug
 every iteration it writes, atomically, the networks (``model.safetensors``), the
 optimiser and random-generator state (``state.pt``, tensors only) and the replay
 (``replay.npz``); ``train(cfg, out_dir, resume=True)`` continues from there.
-Metrics go to ``metrics.csv``, one row per iteration.
+Metrics go to ``metrics.csv``, TensorBoard (``tensorboard/``) and
+``learning_curves.png``, one entry per iteration.
 """
 
-import csv
 import json
 from pathlib import Path
 import time
@@ -22,9 +22,11 @@ from predctl_ros.atomic import atomic_path
 from predctl_ros.learning.config import TrainConfig
 from predctl_ros.learning.objectives import policy_loss, prediction_loss
 from predctl_ros.learning.replay import ReplayBuffer
+from predctl_ros.learning.run_log import RunLog
 from predctl_ros.snn import build_network, policy_spec, prediction_spec
 from predctl_ros.snn.checkpoint import save_checkpoint
 import torch
+from tqdm import tqdm
 
 BASELINE_HIDDEN = {'gru': (500,), 'mlp': (500, 500)}
 
@@ -194,11 +196,13 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         replay = ReplayBuffer.load(out / 'replay.npz', cfg.replay_steps)
         log(f'resumed {out} at iteration {start_iteration}')
     (out / 'config.json').write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+    run_log = RunLog(out, cfg.to_dict(), resume=start_iteration > 0)
     ee = spec.ee_slice
     window = cfg.warmup + cfg.horizon
-    metrics_file = out / 'metrics.csv'
     summary = {}
 
+    progress = tqdm(total=cfg.iterations, initial=start_iteration, unit='it', desc=cfg.task,
+                    disable=None)   # None: shown on a terminal only
     for iteration in range(start_iteration, cfg.iterations):
         t0 = time.perf_counter()
         decay = cfg.lr_decay ** iteration
@@ -249,12 +253,10 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         if (iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations:
             summary.update({f'test_{k}': v for k, v in
                             evaluate(policy, test_env, test, device).items()})
-        new_file = not metrics_file.exists() or iteration == 0
-        with open(metrics_file, 'w' if new_file else 'a', newline='') as f:
-            writer = csv.DictWriter(f, fieldnames=list(summary))
-            if new_file:
-                writer.writeheader()
-            writer.writerow(summary)
+        run_log.write(summary)
+        progress.update()
+        progress.set_postfix(P=f"{summary['model_loss']:.1e}",
+                             pi=f"{summary['policy_distance']:.3f}")
         save_checkpoint(out / 'model.safetensors', {'prediction': model, 'policy': policy},
                         task=cfg.task, extra={'iteration': iteration + 1,
                                               'config': cfg.to_dict()})
@@ -275,4 +277,6 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
             f'  ({time.perf_counter() - t0:.1f} s)')
     env.close()
     test_env.close()
+    run_log.close()
+    progress.close()
     return summary

@@ -1,0 +1,105 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""
+What a training run records: metrics.csv, TensorBoard scalars and learning-curve plots.
+
+One row per iteration goes to ``metrics.csv`` (the resumable source of truth), to
+TensorBoard under ``losses/``, ``charts/`` and ``eval/`` (keyed by environment
+steps), and ``learning_curves.png`` is redrawn from the CSV.
+"""
+
+import csv
+import json
+from pathlib import Path
+import subprocess
+
+import matplotlib
+matplotlib.use('Agg')  # noqa: E402 - headless: choose the backend before pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+
+GROUPS = {'model_loss': 'losses', 'policy_distance': 'losses', 'collect_s': 'charts',
+          'model_s': 'charts', 'policy_s': 'charts'}
+
+
+def _git_sha() -> str:
+    try:
+        return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True,
+                              text=True, cwd=Path(__file__).parent, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ''
+
+
+class RunLog:
+    """Write metrics of a run to CSV, TensorBoard and a plot."""
+
+    def __init__(self, out_dir, config: dict, resume: bool):
+        """
+        Open the run's logs.
+
+        :param out_dir: run directory.
+        :param config: the training config as plain data (recorded as text).
+        :param resume: append to an existing metrics.csv instead of starting a new one.
+        """
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.dir = Path(out_dir)
+        self.csv = self.dir / 'metrics.csv'
+        if not resume and self.csv.exists():
+            self.csv.unlink()
+        self.writer = SummaryWriter(str(self.dir / 'tensorboard'))
+        table = '\n'.join(f'|{k}|{json.dumps(v)}|' for k, v in sorted(config.items()))
+        self.writer.add_text('hyperparameters', f'|setting|value|\n|-|-|\n{table}\n'
+                             f'|git|{_git_sha()}|')
+
+    def write(self, row: dict) -> None:
+        """
+        Record one iteration.
+
+        :param row: metrics; must hold 'iteration' and 'env_steps'.
+        """
+        new = not self.csv.exists()
+        with open(self.csv, 'a', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        step = int(row['env_steps'])
+        for key, value in row.items():
+            if key in ('iteration', 'env_steps') or not isinstance(value, (int, float)):
+                continue
+            group = 'eval' if key.startswith('test_') else GROUPS.get(key, 'charts')
+            self.writer.add_scalar(f'{group}/{key}', value, step)
+        self.writer.flush()
+        self.plot()
+
+    def plot(self) -> Path:
+        """
+        Redraw learning_curves.png from metrics.csv.
+
+        :return: the image path.
+        """
+        with open(self.csv, newline='') as f:
+            rows = list(csv.DictReader(f))
+        steps = [int(r['env_steps']) for r in rows]
+        panels = [('model_loss', 'prediction loss (MSE)', True),
+                  ('policy_distance', 'imagined distance to goal', False),
+                  ('test_median_final_distance', 'test: median final distance', False),
+                  ('test_success_rate', 'test: success rate', False)]
+        fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
+        for ax, (key, title, log) in zip(axes, panels):
+            points = [(s, float(r[key])) for s, r in zip(steps, rows) if r.get(key)]
+            if points:
+                ax.plot(*zip(*points), marker='.')
+            ax.set_title(title, fontsize=10)
+            ax.set_xlabel('environment steps')
+            if log and points:
+                ax.set_yscale('log')
+        fig.tight_layout()
+        path = self.dir / 'learning_curves.png'
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        return path
+
+    def close(self) -> None:
+        """Close the TensorBoard writer."""
+        self.writer.close()
