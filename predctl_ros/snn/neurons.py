@@ -40,7 +40,7 @@ These functions are the readable reference; :mod:`predctl_ros.snn.scan` runs
 the same update over whole sequences with a hand-written backward pass.
 """
 
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple, Tuple
 
 from predctl_ros.snn.surrogate import Surrogate
 import torch
@@ -186,12 +186,3 @@ def initial_state(neuron: str, shape, threshold: float = 1.0, dtype=torch.float3
         raise ValueError(f"unknown neuron model {neuron!r}; choose 'lif' or 'alif'")
     return factory(shape, threshold, dtype, device)
 
-
-def params_decay_ada(p) -> Optional[Tensor]:
-    """
-    Return the adaptation decay of ALIF parameters, None for LIF.
-
-    :param p: LIFParameters or ALIFParameters.
-    :return: decay_ada or None.
-    """
-    return getattr(p, 'decay_ada', None)
