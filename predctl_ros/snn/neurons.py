@@ -185,4 +185,3 @@ def initial_state(neuron: str, shape, threshold: float = 1.0, dtype=torch.float3
     if factory is None:
         raise ValueError(f"unknown neuron model {neuron!r}; choose 'lif' or 'alif'")
     return factory(shape, threshold, dtype, device)
-
