@@ -97,9 +97,11 @@ def _random_setup(alif, rec, steps, repeat, batch=3, n=6):
 @pytest.mark.parametrize('alif', [False, True])
 @pytest.mark.parametrize('rec', ['none', 'dense', 'lowrank'])
 @pytest.mark.parametrize('repeat', [1, 7])
-@pytest.mark.parametrize('kernels', [True, False], ids=['cpu-kernels', 'torch-ops'])
+@pytest.mark.parametrize('kernels', ['cpu-kernels', 'cpu-kernels-inline-surrogate',
+                                     'torch-ops'])
 def test_fused_scan_matches_autograd_reference(alif, rec, repeat, kernels, monkeypatch):
-    monkeypatch.setattr(scan, 'USE_KERNELS', kernels)
+    monkeypatch.setattr(scan, 'USE_KERNELS', kernels != 'torch-ops')
+    monkeypatch.setattr(scan, 'PRECOMPUTE_SURROGATE', kernels == 'cpu-kernels')
     steps = 21
     cur, decays, weights, state, z0 = _random_setup(alif, rec, steps, repeat)
     cfg = ScanConfig(SURROGATE, repeat, 1.0, 0.05 if alif else 0.0, 0.02 if alif else 0.0,

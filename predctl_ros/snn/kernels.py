@@ -235,7 +235,7 @@ def _surrogate_row(volt, theta, threshold, alif, sp, out):
 def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta_all, spikes,
                    syn_all, ada_all, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
                    threshold, adaptation, alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn,
-                   acc_mem, acc_ada, chunks):
+                   acc_mem, acc_ada, chunks, surr_all, has_surr):
     """
     Back-propagate steps k1-1 down to k0 (reset detached), accumulating decay gradients.
 
@@ -268,6 +268,8 @@ def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta
     :param acc_mem: running sum of dL/dv_k * (mem_{k-1} - syn_k) [B, N].
     :param acc_ada: running sum of dL/dn_k * n_{k-1} [B, N] (ALIF).
     :param chunks: blocks of rows processed in parallel (1 for the serial variant).
+    :param surr_all: precomputed surrogate derivatives [T, B, N] (see surrogate_all).
+    :param has_surr: use surr_all instead of evaluating the surrogate here.
     """
     batch, n = g_syn.shape
     scratch = np.empty((batch, 3, n), dtype=volt.dtype)  # per row: no sharing across threads
@@ -281,8 +283,13 @@ def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta
         for k in range(k1 - 1, k0 - 1, -1):
             for r in range(lo, hi):
                 surr, g_z, mem_prev = scratch[r, 0], scratch[r, 1], scratch[r, 2]
-                theta_row = theta_all[k, r] if alif else volt[k, r]
-                _surrogate_row(volt[k, r], theta_row, threshold, alif, sp, surr)
+                if has_surr:
+                    pre = surr_all[k, r]
+                    for i in range(n):
+                        surr[i] = pre[i]
+                else:
+                    theta_row = theta_all[k, r] if alif else volt[k, r]
+                    _surrogate_row(volt[k, r], theta_row, threshold, alif, sp, surr)
                 # dL/dz_k from the outputs, the recurrence and (ALIF) the adaptation trace.
                 if has_g_spikes and has_g_rec:
                     gsk, grr = g_spikes[k, r], g_rec[r]
@@ -338,6 +345,31 @@ def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta
                     g_n = g_ada[r]
                     for i in range(n):
                         g_n[i] = _flush(decay_ada[i] * g_n[i] - adaptation * surr[i])
+
+
+@numba.njit(parallel=True, cache=True)
+def surrogate_all(volt, theta_all, threshold, alif, sp, out, chunks):
+    """
+    Evaluate the surrogate derivative for every step and row, in parallel.
+
+    The recurrent layer's adjoint must run step by step on one thread; taking the
+    surrogate (the costly part) out of that loop lets both cores compute it.
+
+    :param volt: pre-reset membrane [T, B, N].
+    :param theta_all: thresholds [T, B, N] (ALIF).
+    :param threshold: theta_0 (LIF threshold).
+    :param alif: adaptive neurons.
+    :param sp: surrogate constants.
+    :param out: destination [T, B, N].
+    :param chunks: blocks of (step, row) pairs processed in parallel.
+    """
+    steps, batch = volt.shape[0], volt.shape[1]
+    total = steps * batch
+    for c in prange(chunks):
+        for j in range(c * total // chunks, (c + 1) * total // chunks):
+            k, r = j // batch, j % batch
+            theta_row = theta_all[k, r] if alif else volt[k, r]
+            _surrogate_row(volt[k, r], theta_row, threshold, alif, sp, out[k, r])
 
 
 # Whole-sequence calls (feed-forward layers) split batch rows over threads; per-step

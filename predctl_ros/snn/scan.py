@@ -40,6 +40,9 @@ from torch import Tensor
 # Use the compiled CPU kernels for CPU tensors; the loop of torch ops serves other
 # devices (and the tests, which compare both with the reference).
 USE_KERNELS = True
+# Evaluate the recurrent layer's surrogate derivatives in one parallel pass before its
+# serial step-by-step adjoint (A/B switch for benchmarks and tests).
+PRECOMPUTE_SURROGATE = True
 
 
 class ScanConfig(NamedTuple):
@@ -237,24 +240,33 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
     g_z = torch.zeros_like(g_syn)
     has_g = g_spikes is not None
     common = (_np(g_spikes, ref, 3), has_g)
+    sp = kernels.surrogate_constants(cfg.surrogate.name, cfg.surrogate.sharpness,
+                                     ref.numpy().dtype)
     tail = (saved.volt.numpy(), _np(saved.theta_all, ref, 3), saved.spikes.numpy(),
             saved.syn_all.numpy(), _np(saved.ada_all, ref, 3), _np(syn0, ref, 2),
             _np(mem0, ref, 2), _np(ada0, ref, 2), _np(decay_syn, ref, 1), _np(decay_mem, ref, 1),
-            _np(decay_ada, ref, 1), float(cfg.threshold), float(cfg.adaptation), cfg.alif,
-            kernels.surrogate_constants(
-                cfg.surrogate.name, cfg.surrogate.sharpness, ref.numpy().dtype),
+            _np(decay_ada, ref, 1), float(cfg.threshold), float(cfg.adaptation), cfg.alif, sp,
             g_syn.numpy(), g_mem.numpy(), _np(g_ada, ref, 2), g_cur.numpy(),
             *(a.numpy() for a in acc))
     steps = saved.spikes.shape[0]
     if cfg.rec == 'none':
         kernels.backward_steps_parallel(steps, 0, *common, _np(None, ref, 2), False, *tail,
-                                        numba.get_num_threads())
+                                        numba.get_num_threads(), _np(None, ref, 3), False)
     else:
+        surr = None
+        if PRECOMPUTE_SURROGATE:
+            surr = POOL.take(saved.volt.shape, saved.volt)
+            kernels.surrogate_all(saved.volt.numpy(), _np(saved.theta_all, ref, 3),
+                                  float(cfg.threshold), cfg.alif, sp, surr.numpy(),
+                                  numba.get_num_threads())
+        surr_np = _np(surr, ref, 3)
         g_z_np = g_z.numpy()
         for k in range(steps - 1, -1, -1):
-            kernels.backward_steps(k + 1, k, *common, g_z_np, True, *tail, 1)
+            kernels.backward_steps(k + 1, k, *common, g_z_np, True, *tail, 1, surr_np,
+                                   surr is not None)
             _rec_backward(cfg.rec, rec_weights, g_cur[k], g_z,
                           None if proj_all is None else proj_all[k])
+        POOL.give(surr)
     g_decay_ada = acc[2].sum(0) if cfg.alif else None
     return g_z, acc[0].sum(0), acc[1].sum(0), g_decay_ada
 
