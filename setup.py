@@ -40,6 +40,11 @@ setup(
     entry_points={
         'console_scripts': [
             'predctl = predctl_ros.cli:main',
+            'sim_node = predctl_ros.nodes.sim_node:main',
+            'policy_node = predctl_ros.nodes.policy_node:main',
+            'goal_publisher = predctl_ros.nodes.goal_publisher:main',
+            'bag_recorder = predctl_ros.nodes.bag_recorder:main',
+            'trainer_node = predctl_ros.nodes.trainer_node:main',
         ],
     },
 )
