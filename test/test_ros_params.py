@@ -2,9 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """Declared parameters: bad start values stop the node, bad changes are refused."""
 
-import os
-import random
-
 import pytest
 import rclpy
 from rclpy.node import Node
@@ -14,8 +11,7 @@ from predctl_ros.nodes import params
 
 
 @pytest.fixture
-def context():
-    os.environ['ROS_DOMAIN_ID'] = str(random.randint(1, 100))
+def context(ros_domain):
     ctx = rclpy.Context()
     rclpy.init(context=ctx)
     yield ctx
