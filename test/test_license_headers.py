@@ -2,18 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Check the license header of every Python file (ament_copyright's job where absent)."""
 
-from pathlib import Path
-
+from lint_paths import lint_paths, ROOT
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SKIP = {'.venv', 'build', 'install', 'log', '.git'}
 
 
 def _python_files():
-    for path in sorted(ROOT.rglob('*.py')):
-        if not SKIP.intersection(path.relative_to(ROOT).parts):
-            yield path
+    for name in lint_paths():
+        path = ROOT / name
+        yield from sorted(path.rglob('*.py')) if path.is_dir() else [path]
 
 
 @pytest.mark.linter

@@ -2,12 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Declared parameters: bad start values stop the node, bad changes are refused."""
 
+from predctl_ros.nodes import params
 import pytest
 import rclpy
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-
-from predctl_ros.nodes import params
 
 
 @pytest.fixture
