@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+from predctl_ros.bringup import ros_value
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
@@ -63,7 +64,7 @@ class Processes:
         if params_file:
             cmd += ['--params-file', str(params_file)]
         for key, value in (params or {}).items():
-            cmd += ['-p', f'{key}:={_ros_value(value)}']
+            cmd += ['-p', f'{key}:={ros_value(value)}']
         log = open(self.log_dir / f'{name or executable}.log', 'w')
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
         proc.log_path = log.name
@@ -90,16 +91,6 @@ class Processes:
     def output(proc) -> str:
         """Return what a process has written so far."""
         return Path(proc.log_path).read_text()
-
-
-def _ros_value(value) -> str:
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, str):
-        return value if value else "''"
-    if isinstance(value, (list, tuple)):
-        return '[' + ','.join(_ros_value(v) for v in value) + ']'
-    return repr(value)
 
 
 class Probe:

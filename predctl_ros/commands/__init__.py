@@ -14,4 +14,5 @@ COMMANDS = {
     'info': 'info',
     'render': 'render',
     'bench': 'bench',
+    'bringup': 'bringup',
 }

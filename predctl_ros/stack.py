@@ -1,0 +1,144 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The panda_reach stack: which nodes run, with which parameters, for given arguments.
+
+One definition, read by ``launch/panda_reach.launch.py`` (ROS installs) and by
+``predctl bringup`` (machines with pip-wheel rclpy only). Plain data: no ROS import.
+"""
+
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+from predctl_ros.resources import share_path
+
+PACKAGE = 'predctl_ros'
+PARAMS_FILE = ('config', 'panda_reach.yaml')
+URDF_FILE = ('urdf', 'panda.urdf')
+RVIZ_FILE = ('rviz', 'panda_reach.rviz')
+# What the trainer needs from a recording (docs/ros.md): states, commands, targets, and the
+# RViz goal topics for bags recorded without a policy node's /active_target.
+RECORD_TOPICS = ('/joint_states', '/effort_controller/commands', '/active_target',
+                 '/goal_pose', '/clicked_point')
+
+
+class Argument(NamedTuple):
+    """A launch argument (also a `predctl bringup` option)."""
+
+    name: str
+    default: str
+    description: str
+    choices: Optional[Tuple[str, ...]] = None
+
+
+ARGUMENTS = (
+    Argument('checkpoint', '', 'SNN checkpoint for the policy node (empty: the shipped one).'),
+    Argument('control_rate_hz', '50.0', 'Control rate in Hz of the simulator and the policy.'),
+    Argument('mode', 'realtime', 'realtime (wall-clock paced) or lockstep (deterministic).',
+             ('realtime', 'lockstep')),
+    Argument('goals', 'rviz', 'Goal source: rviz (a person clicks) or random (goal_publisher).',
+             ('rviz', 'random')),
+    Argument('goal_count', '0', 'Random goals to send before goal_publisher exits (0: forever).'),
+    Argument('rviz', 'true', 'Start RViz.', ('true', 'false')),
+    Argument('record', 'false', 'Record the topics the trainer needs to a rosbag2 folder.',
+             ('true', 'false')),
+    Argument('bag', 'bags/panda_reach', 'Bag folder written when record is true.'),
+)
+
+
+class NodeLaunch(NamedTuple):
+    """One process of the stack."""
+
+    package: str
+    executable: str
+    name: str
+    parameters: Tuple              # parameter files (paths) and {name: value} dicts, in order
+    arguments: Tuple[str, ...] = ()
+    needs_ros_install: bool = False   # robot_state_publisher, rviz2, ros2 bag: not on pip
+
+
+def defaults() -> Dict[str, str]:
+    """Return {argument: default value}."""
+    return {a.name: a.default for a in ARGUMENTS}
+
+
+def check_arguments(values: Dict[str, str]) -> Dict[str, str]:
+    """
+    Fill in defaults and validate argument values.
+
+    :param values: {argument: value as text}; unknown names are refused.
+    :return: every argument with its value.
+    :raises ValueError: naming the argument and the reason.
+    """
+    known = {a.name: a for a in ARGUMENTS}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f'unknown stack arguments {unknown}; known: {sorted(known)}')
+    merged = defaults()
+    merged.update({k: str(v) for k, v in values.items()})
+    for name, value in merged.items():
+        choices = known[name].choices
+        if choices and value not in choices:
+            raise ValueError(f'argument {name}={value!r} must be one of {list(choices)}')
+    for name in ('control_rate_hz', 'goal_count'):
+        try:
+            number = float(merged[name])
+        except ValueError:
+            raise ValueError(f'argument {name}={merged[name]!r} is not a number') from None
+        if number < 0 or (name == 'control_rate_hz' and number == 0):
+            raise ValueError(f'argument {name}={merged[name]!r} must be positive')
+    if merged['record'] == 'true' and not merged['bag']:
+        raise ValueError('argument record=true needs a bag folder')
+    return merged
+
+
+def panda_reach_nodes(values: Dict[str, str]) -> List[NodeLaunch]:
+    """
+    Return the processes of the panda_reach stack for the given arguments.
+
+    :param values: launch arguments (see ARGUMENTS); missing ones take their defaults.
+    :return: the processes in start order (the simulator first: it owns /clock).
+    """
+    args = check_arguments(values)
+    params_file = share_path(*PARAMS_FILE)
+    shared = {'control_rate_hz': float(args['control_rate_hz']), 'mode': args['mode']}
+    # The simulator is the clock; everyone else runs on its time.
+    sim_time = {'use_sim_time': True}
+    nodes = [
+        NodeLaunch(PACKAGE, 'sim_node', 'sim_node', (params_file, shared)),
+        NodeLaunch(PACKAGE, 'policy_node', 'policy_node',
+                   (params_file, shared, sim_time, {'checkpoint': args['checkpoint']})),
+    ]
+    if args['goals'] == 'random':
+        nodes.append(NodeLaunch(
+            PACKAGE, 'goal_publisher', 'goal_publisher',
+            (params_file, shared, sim_time,
+             {'source': 'random', 'count': int(float(args['goal_count']))})))
+    with open(share_path(*URDF_FILE)) as urdf:
+        description = urdf.read()
+    nodes.append(NodeLaunch('robot_state_publisher', 'robot_state_publisher',
+                            'robot_state_publisher',
+                            ({'robot_description': description}, sim_time),
+                            needs_ros_install=True))
+    if args['rviz'] == 'true':
+        nodes.append(NodeLaunch('rviz2', 'rviz2', 'rviz2', (sim_time,),
+                                ('-d', share_path(*RVIZ_FILE)), needs_ros_install=True))
+    return nodes
+
+
+def record_command(values: Dict[str, str], ros_install: bool) -> Optional[List[str]]:
+    """
+    Return the command that records a bag, or None when recording is off.
+
+    :param values: launch arguments.
+    :param ros_install: True for `ros2 bag record`, False for the pip-only bag_recorder node.
+    :return: argv list.
+    """
+    args = check_arguments(values)
+    if args['record'] != 'true':
+        return None
+    if ros_install:
+        return ['ros2', 'bag', 'record', '-s', 'mcap', '-o', args['bag'],
+                '--use-sim-time', *RECORD_TOPICS]
+    return ['bag_recorder', '--ros-args', '-r', '__node:=bag_recorder',
+            '-p', f"output:={args['bag']}",
+            '-p', 'topics:=[' + ','.join(RECORD_TOPICS) + ']']
