@@ -20,17 +20,27 @@ import time
 from typing import Dict, List, Optional
 
 from predctl_ros import stack
+import yaml
 
 
-def ros_value(value) -> str:
-    """Return a parameter value as rclpy's ``-p name:=value`` reads it (YAML)."""
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, str):
-        return value if value else "''"
-    if isinstance(value, (list, tuple)):
-        return '[' + ','.join(ros_value(v) for v in value) + ']'
-    return repr(value)
+def override_file(node_name: str, values: dict, directory, index: int = 0) -> str:
+    """
+    Write parameter overrides as a params file for one node, as launch_ros does for dicts.
+
+    Keyed by the node's own name, a file given after the shared YAML overrides both its
+    ``/**`` and its node section (a plain ``-p name:=value`` is a ``/**`` rule and loses to
+    the node section).
+
+    :param node_name: the node's name.
+    :param values: {parameter: value}.
+    :param directory: where to write the file.
+    :param index: number of the file among the node's override files.
+    :return: the file's path.
+    """
+    path = Path(directory) / f'{node_name}_overrides_{index}.yaml'
+    with open(path, 'w') as handle:
+        yaml.safe_dump({f'/{node_name}': {'ros__parameters': dict(values)}}, handle)
+    return str(path)
 
 
 def find_executable(package: str, executable: str) -> Optional[str]:
@@ -51,21 +61,27 @@ def find_executable(package: str, executable: str) -> Optional[str]:
     return shutil.which(executable)
 
 
-def node_command(node: stack.NodeLaunch, executable: str) -> List[str]:
+def node_command(node: stack.NodeLaunch, executable: str, params_dir) -> List[str]:
     """
-    Return the argv that starts a node with its parameters.
+    Return the argv that starts a node with its parameters, in the stack's order.
 
     :param node: the stack entry.
     :param executable: path of its executable.
+    :param params_dir: folder for the override files of the node's parameter dicts.
     :return: argv.
     """
     cmd = [executable, *node.arguments, '--ros-args', '-r', f'__node:={node.name}']
+    overrides = {}
     for params in node.parameters:
         if isinstance(params, dict):
-            for key, value in params.items():
-                cmd += ['-p', f'{key}:={ros_value(value)}']
+            overrides.update(params)
         else:
+            if overrides:   # keep the order: files given later override earlier dicts
+                cmd += ['--params-file', override_file(node.name, overrides, params_dir, len(cmd))]
+                overrides = {}
             cmd += ['--params-file', str(params)]
+    if overrides:
+        cmd += ['--params-file', override_file(node.name, overrides, params_dir, len(cmd))]
     return cmd
 
 

@@ -38,6 +38,7 @@ ARGUMENTS = (
     Argument('goals', 'rviz', 'Goal source: rviz (a person clicks) or random (goal_publisher).',
              ('rviz', 'random')),
     Argument('goal_count', '0', 'Random goals to send before goal_publisher exits (0: forever).'),
+    Argument('goal_report', '', 'JSON file for the per-goal report of goal_publisher (empty: none).'),
     Argument('rviz', 'true', 'Start RViz.', ('true', 'false')),
     Argument('record', 'false', 'Record the topics the trainer needs to a rosbag2 folder.',
              ('true', 'false')),
@@ -112,7 +113,8 @@ def panda_reach_nodes(values: Dict[str, str]) -> List[NodeLaunch]:
         nodes.append(NodeLaunch(
             PACKAGE, 'goal_publisher', 'goal_publisher',
             (params_file, shared, sim_time,
-             {'source': 'random', 'count': int(float(args['goal_count']))})))
+             {'source': 'random', 'count': int(float(args['goal_count'])),
+              'report': args['goal_report']})))
     with open(share_path(*URDF_FILE)) as urdf:
         description = urdf.read()
     nodes.append(NodeLaunch('robot_state_publisher', 'robot_state_publisher',

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from predctl_ros.bringup import ros_value
+from predctl_ros.bringup import override_file
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
@@ -55,17 +55,18 @@ class Processes:
         :param args: extra plain arguments before --ros-args.
         :param name: node name remap (default: the executable's own).
         :param params_file: YAML parameter file, or None.
-        :param params: parameter overrides {name: value}.
+        :param params: parameter overrides {name: value} for this node (a params file given
+            after params_file, keyed by the node's name, as launch_ros writes it).
         :return: the process; its output goes to log_dir/<name>.log.
         """
-        cmd = [str(BIN / executable), *args, '--ros-args']
-        if name:
-            cmd += ['-r', f'__node:={name}']
+        node_name = name or executable
+        cmd = [str(BIN / executable), *args, '--ros-args', '-r', f'__node:={node_name}']
         if params_file:
             cmd += ['--params-file', str(params_file)]
-        for key, value in (params or {}).items():
-            cmd += ['-p', f'{key}:={ros_value(value)}']
-        log = open(self.log_dir / f'{name or executable}.log', 'w')
+        if params:
+            cmd += ['--params-file', override_file(node_name, params, self.log_dir,
+                                                   len(self.running))]
+        log = open(self.log_dir / f'{node_name}.log', 'w')
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
         proc.log_path = log.name
         self.running.append(proc)

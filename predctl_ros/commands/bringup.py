@@ -83,12 +83,13 @@ def run(args) -> int:
     if args.domain_id is not None:
         os.environ['ROS_DOMAIN_ID'] = str(args.domain_id)
     values = stack_values(args)
+    report = Path(args.report) if args.report else Path(tempfile.mkdtemp()) / 'goals.json'
+    values['goal_report'] = str(report)
     try:
         nodes = stack.panda_reach_nodes(values)
     except ValueError as exc:
         print(f'error: {exc}')
         return 2
-    report = Path(args.report) if args.report else Path(tempfile.mkdtemp()) / 'goals.json'
     bringup = Bringup()
     for node in nodes:
         executable = find_executable(node.package, node.executable)
@@ -99,9 +100,7 @@ def run(args) -> int:
             print(f'error: executable {node.executable} not found; is predctl_ros installed?')
             bringup.stop()
             return 1
-        cmd = node_command(node, executable)
-        if node.executable == 'goal_publisher':
-            cmd += ['-p', f'report:={report}']
+        cmd = node_command(node, executable, report.parent)
         bringup.start(node.name, cmd)
     record = stack.record_command(values, ros_install=False)
     if record:

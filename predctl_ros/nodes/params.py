@@ -9,6 +9,7 @@ why) and installs a set-parameters callback that refuses bad changes with the re
 """
 
 import math
+import time
 from typing import Any, Callable, Dict, Iterable, NamedTuple, Optional
 
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, SetParametersResult
@@ -155,9 +156,14 @@ class RejectCounter:
         self._logger = node.get_logger()
         self._throttle_s = throttle_s
         self.counts: Dict[str, int] = {}
+        self._logged: Dict[str, float] = {}
 
     def reject(self, kind: str, reason: str) -> None:
         """Count one rejected input of this kind and log why (throttled)."""
         self.counts[kind] = self.counts.get(kind, 0) + 1
-        self._logger.warning(f'rejected {kind} ({self.counts[kind]} so far): {reason}',
-                             throttle_duration_sec=self._throttle_s)
+        # Throttled here, per kind: rclpy's throttle_duration_sec is per call site, so one
+        # kind of reject would silence the others.
+        now = time.monotonic()
+        if now - self._logged.get(kind, -math.inf) >= self._throttle_s:
+            self._logged[kind] = now
+            self._logger.warning(f'rejected {kind} ({self.counts[kind]} so far): {reason}')

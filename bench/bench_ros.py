@@ -1,0 +1,282 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Benchmark the ROS stack's timing: realtime control at 50 Hz and the policy node's top rate.
+
+1. Realtime: sim_node and policy_node (realtime mode, ``--rate`` Hz) with a goal, for
+   ``--duration`` seconds, optionally beside a busy training run (``--load train``). A
+   probe node on the same domain timestamps every /joint_states and
+   /effort_controller/commands message on arrival and reports
+   * period jitter: deviation of the joint-state inter-arrival time from the period;
+   * missed periods: joint states with no command before the next joint state;
+   * state-to-command latency: a command's arrival minus its state's arrival (p50/p99),
+     which is the policy node's reaction time plus one DDS hop;
+   * CPU per node: utime + stime from /proc over the window, as % of one core.
+2. Top rate: policy_node in lockstep mode answers each joint state with one command; the
+   probe sends the next state as soon as a command arrives (ping-pong) for
+   ``--pingpong`` seconds; the rate is answered states per second.
+
+Usage::
+
+    python bench/bench_ros.py                               # 5 min realtime, with training load
+    python bench/bench_ros.py --quick                       # 20 s smoke run
+    python bench/bench_ros.py --write docs/benchmarks.md
+"""
+
+import argparse
+import datetime
+import os
+from pathlib import Path
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from predctl_ros import stack  # noqa: E402
+from predctl_ros.bringup import find_executable, node_command  # noqa: E402
+
+try:
+    from bench.report import cpu_model, write_section  # noqa: E402
+except ImportError:  # run as a script: bench/ is sys.path[0]
+    from report import cpu_model, write_section  # noqa: E402
+
+GOAL = (0.45, 0.1, 0.45)
+CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU seconds a process has used."""
+    with open(f'/proc/{pid}/stat') as handle:
+        fields = handle.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def start_nodes(values, log_dir):
+    """Start the stack's sim and policy nodes; return {name: Popen}."""
+    procs = {}
+    for node in stack.panda_reach_nodes(values):
+        if node.executable not in ('sim_node', 'policy_node'):
+            continue
+        cmd = node_command(node, find_executable(node.package, node.executable))
+        log = open(Path(log_dir) / f'{node.name}.log', 'w')
+        procs[node.name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    return procs
+
+
+def stop(procs):
+    """SIGINT the processes and wait for them."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    for proc in procs.values():
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def start_load(kind, out_dir):
+    """Start a background CPU load: a training run (or nothing)."""
+    if kind == 'none':
+        return None
+    cmd = [find_executable('predctl_ros', 'predctl'), 'train', '--config',
+           str(REPO_ROOT / 'config' / 'train_reach2d.yaml'), '--out', str(out_dir),
+           '--set', 'iterations=1000']
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class Probe:
+    """Timestamp joint states and commands on arrival; send goals and ping-pong states."""
+
+    def __init__(self):
+        """Create an rclpy node with the stack's topics."""
+        import rclpy
+        from geometry_msgs.msg import PointStamped
+        from rclpy.qos import qos_profile_sensor_data
+        from sensor_msgs.msg import JointState
+        from std_msgs.msg import Float64MultiArray
+        self.rclpy = rclpy
+        rclpy.init()
+        self.node = rclpy.create_node('bench_probe')
+        self.states, self.commands = [], []
+        self.last_state = None
+        self.node.create_subscription(JointState, '/joint_states', self._on_state,
+                                      qos_profile_sensor_data)
+        self.node.create_subscription(Float64MultiArray, '/effort_controller/commands',
+                                      self._on_command, 10)
+        self.goal_pub = self.node.create_publisher(PointStamped, '/clicked_point', 10)
+        self.state_pub = self.node.create_publisher(JointState, '/joint_states', 10)
+        self.PointStamped, self.JointState = PointStamped, JointState
+
+    def _on_state(self, msg):
+        self.states.append(time.perf_counter())
+        self.last_state = msg
+
+    def _on_command(self, msg):
+        self.commands.append(time.perf_counter())
+
+    def spin(self, seconds):
+        """Spin for a while."""
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            self.rclpy.spin_once(self.node, timeout_sec=0.01)
+
+    def send_goal(self, xyz):
+        """Publish a 3-D goal as RViz's Publish Point does."""
+        msg = self.PointStamped()
+        msg.header.frame_id = 'panda_link0'
+        msg.point.x, msg.point.y, msg.point.z = xyz
+        self.goal_pub.publish(msg)
+
+    def close(self):
+        """Shut rclpy down."""
+        self.node.destroy_node()
+        self.rclpy.shutdown()
+
+
+def realtime_stats(states, commands, period):
+    """
+    Pair each joint state with the first command before the next state.
+
+    :return: dict of jitter, missed periods and latency statistics (ms).
+    """
+    states, commands = np.asarray(states), np.asarray(commands)
+    following = np.searchsorted(commands, states)
+    answered, latency = 0, []
+    for i in range(len(states) - 1):
+        j = following[i]
+        if j < len(commands) and commands[j] < states[i + 1]:
+            answered += 1
+            latency.append(commands[j] - states[i])
+    jitter = np.abs(np.diff(states) - period) * 1e3
+    latency = np.asarray(latency) * 1e3
+    return {
+        'states': len(states), 'missed': len(states) - 1 - answered,
+        'jitter_p50': np.percentile(jitter, 50), 'jitter_p99': np.percentile(jitter, 99),
+        'jitter_max': jitter.max(),
+        'latency_p50': np.percentile(latency, 50) if len(latency) else np.nan,
+        'latency_p99': np.percentile(latency, 99) if len(latency) else np.nan,
+    }
+
+
+def bench_realtime(args, log_dir):
+    """Run the realtime stack beside the load and return its timing statistics."""
+    values = {'mode': 'realtime', 'control_rate_hz': str(args.rate),
+              'checkpoint': args.checkpoint}
+    load = start_load(args.load, Path(log_dir) / 'train')
+    procs = start_nodes(values, log_dir)
+    probe = Probe()
+    try:
+        probe.spin(args.settle)
+        for _ in range(5):       # the policy may subscribe late; the target is latched later
+            probe.send_goal(GOAL)
+            probe.spin(0.2)
+        probe.states.clear()
+        probe.commands.clear()
+        cpu0 = {n: cpu_seconds(p.pid) for n, p in procs.items()}
+        wall0 = time.perf_counter()
+        probe.spin(args.duration)
+        wall = time.perf_counter() - wall0
+        cpu = {n: 100 * (cpu_seconds(p.pid) - cpu0[n]) / wall for n, p in procs.items()}
+        stats = realtime_stats(list(probe.states), list(probe.commands), 1.0 / args.rate)
+    finally:
+        probe.close()
+        stop(procs)
+        if load is not None:
+            load.send_signal(signal.SIGINT)
+            load.wait()
+    stats.update({f'cpu_{n}': v for n, v in cpu.items()}, wall=wall)
+    return stats
+
+
+def bench_pingpong(args, log_dir):
+    """Ping-pong joint states with a lockstep policy node; return answered states per s."""
+    values = {'mode': 'lockstep', 'control_rate_hz': '50.0', 'checkpoint': args.checkpoint}
+    procs = {n: p for n, p in start_nodes(values, log_dir).items() if n == 'policy_node'}
+    # Only the policy runs: the probe plays the simulator.
+    probe = Probe()
+    names = [f'panda_joint{i}' for i in range(1, 8)]
+    q = [0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.0]
+
+    def send_state():
+        msg = probe.JointState()
+        msg.header.stamp = probe.node.get_clock().now().to_msg()
+        msg.name, msg.position, msg.velocity, msg.effort = names, q, [0.0] * 7, [0.0] * 7
+        probe.state_pub.publish(msg)
+
+    try:
+        probe.spin(args.settle)
+        for _ in range(5):
+            probe.send_goal(GOAL)
+            probe.spin(0.2)
+        answered = len(probe.commands)
+        send_state()
+        start = time.perf_counter()
+        deadline = start + args.pingpong
+        while time.perf_counter() < deadline:
+            before = len(probe.commands)
+            wait_end = time.perf_counter() + 0.1
+            while len(probe.commands) == before and time.perf_counter() < wait_end:
+                probe.rclpy.spin_once(probe.node, timeout_sec=0.001)
+            send_state()
+        rate = (len(probe.commands) - answered) / (time.perf_counter() - start)
+    finally:
+        probe.close()
+        stop(procs)
+    return rate
+
+
+def main(argv=None):
+    """Run the benchmark and print (or write) the markdown section."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--duration', type=float, default=300.0, help='realtime window (s)')
+    parser.add_argument('--rate', type=float, default=50.0, help='control rate (Hz)')
+    parser.add_argument('--load', choices=['train', 'none'], default='train')
+    parser.add_argument('--pingpong', type=float, default=20.0, help='ping-pong window (s)')
+    parser.add_argument('--settle', type=float, default=8.0, help='start-up wait (s)')
+    parser.add_argument('--checkpoint', default='')
+    parser.add_argument('--quick', action='store_true', help='20 s realtime, 5 s ping-pong')
+    parser.add_argument('--write', metavar='FILE')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.pingpong = min(args.duration, 20.0), min(args.pingpong, 5.0)
+    os.environ.setdefault('ROS_DOMAIN_ID', str(90 + os.getpid() % 10))
+    with tempfile.TemporaryDirectory() as log_dir:
+        rt = bench_realtime(args, log_dir)
+        rate = bench_pingpong(args, log_dir)
+    cmd = 'python bench/bench_ros.py ' + ' '.join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    body = '\n'.join([
+        '## ROS stack timing',
+        '',
+        f'`{cmd.strip()}` on {cpu_model()}, '
+        f'{datetime.date.today().isoformat()}. Realtime window {rt["wall"]:.0f} s at '
+        f'{args.rate:g} Hz, load: {args.load}.',
+        '',
+        '| measure | value | goal |',
+        '|---|---|---|',
+        f'| joint states received | {rt["states"]} | |',
+        f'| missed control periods | {rt["missed"]} | 0 |',
+        f'| period jitter p50 / p99 / max (ms) | {rt["jitter_p50"]:.2f} / '
+        f'{rt["jitter_p99"]:.2f} / {rt["jitter_max"]:.2f} | |',
+        f'| state -> command latency p50 / p99 (ms) | {rt["latency_p50"]:.2f} / '
+        f'{rt["latency_p99"]:.2f} | p99 <= 2 |',
+        f'| CPU sim_node / policy_node (% of a core) | {rt.get("cpu_sim_node", 0):.0f} / '
+        f'{rt.get("cpu_policy_node", 0):.0f} | |',
+        f'| policy_node top rate, ping-pong (Hz) | {rate:.0f} | >= 500 |',
+    ])
+    print(body)
+    if args.write:
+        write_section(args.write, 'bench_ros', body)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
