@@ -6,10 +6,11 @@ from pathlib import Path
 import subprocess
 import sys
 
-HELP = 'run the benchmarks in bench/ (SNN training and control step, environments)'
+HELP = ('run the benchmarks in bench/ (SNN training and control step, environments, bag '
+        'ingestion)')
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / 'bench'
-SCRIPTS = {'snn': 'bench_snn.py', 'envs': 'bench_envs.py'}
+SCRIPTS = {'snn': 'bench_snn.py', 'envs': 'bench_envs.py', 'bags': 'bench_bags.py'}
 
 
 def add_arguments(parser):
