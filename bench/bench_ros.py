@@ -65,7 +65,7 @@ def start_nodes(values, log_dir):
     for node in stack.panda_reach_nodes(values):
         if node.executable not in ('sim_node', 'policy_node'):
             continue
-        cmd = node_command(node, find_executable(node.package, node.executable))
+        cmd = node_command(node, find_executable(node.package, node.executable), log_dir)
         log = open(Path(log_dir) / f'{node.name}.log', 'w')
         procs[node.name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     return procs
