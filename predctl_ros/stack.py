@@ -38,7 +38,8 @@ ARGUMENTS = (
     Argument('goals', 'rviz', 'Goal source: rviz (a person clicks) or random (goal_publisher).',
              ('rviz', 'random')),
     Argument('goal_count', '0', 'Random goals to send before goal_publisher exits (0: forever).'),
-    Argument('goal_report', '', 'JSON file for the per-goal report of goal_publisher (empty: none).'),
+    Argument('goal_report', '', 'JSON file for the per-goal report of goal_publisher '
+             '(empty: none).'),
     Argument('rviz', 'true', 'Start RViz.', ('true', 'false')),
     Argument('record', 'false', 'Record the topics the trainer needs to a rosbag2 folder.',
              ('true', 'false')),

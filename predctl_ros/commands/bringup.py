@@ -56,18 +56,24 @@ def print_report(path: Path) -> None:
         print('no goal report was written')
         return
     report = json.loads(path.read_text())
-    goals = report.get('goals', [])
+
+    def cm(value):
+        return '-' if value is None else f'{100 * value:.1f}'
+
     print(f'\n{"goal":>4}  {"target x, y, z (m)":>24}  {"final (cm)":>10}  '
-          f'{"min (cm)":>8}  {"time to reach (s)":>17}')
-    for i, goal in enumerate(goals, 1):
-        target = ', '.join(f'{v:+.3f}' for v in goal['target'])
-        reached = goal.get('time_to_reach')
-        when = f'{reached:.2f}' if reached is not None else 'not reached'
-        print(f'{i:>4}  {target:>24}  {100 * goal["final_distance"]:>10.1f}  '
-              f'{100 * goal["min_distance"]:>8.1f}  {when:>17}')
-    summary = report.get('summary')
-    if summary:
-        print('summary: ' + ', '.join(f'{k}={v}' for k, v in summary.items()))
+          f'{"min (cm)":>8}  {"within " + cm(report["tolerance"]) + " cm after (s)":>22}')
+    for goal in report.get('goals', []):
+        target = goal['target'] or goal['sent']
+        where = ', '.join(f'{v:+.3f}' for v in target)
+        if not goal['adopted']:
+            where += ' (refused)'
+        when = goal['time_to_tolerance']
+        when = 'never' if when is None else f'{when:.2f}'
+        print(f'{goal["index"]:>4}  {where:>24}  {cm(goal["final_distance"]):>10}  '
+              f'{cm(goal["min_distance"]):>8}  {when:>22}')
+    summary = report['summary']
+    print(f'reached {summary["reached"]} of {summary["goals"]} goals; median final distance '
+          f'{cm(summary["median_final_distance"])} cm')
 
 
 def run(args) -> int:

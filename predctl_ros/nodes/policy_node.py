@@ -1,0 +1,407 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""
+policy_node: the SNN policy driving the Panda to goals from RViz, by joint torques.
+
+Subscribes /joint_states (sensor-data QoS), /goal_pose (RViz 2D Goal Pose; its z is 0, the
+height is the ``goal_height`` parameter) and /clicked_point (RViz Publish Point, 3-D).
+Publishes 7 torques on /effort_controller/commands, one per joint state as it arrives (each
+stamp answered once); in ``realtime`` mode a timer at ``control_rate_hz`` is the watchdog
+that turns missing joint states into zero-torque commands.
+Also publishes the adopted goal on /active_target (latched), a target marker (ns
+``target``) and /diagnostics. Service ~/reset clears the target and the SNN state.
+
+Behaviour a user sees:
+
+* no goal yet (or after ~/reset): no command is published, so the simulator's damped hold
+  keeps the arm (a zero-torque command would let it fall under gravity);
+* a goal is adopted when it is finite, in an accepted frame and inside the workspace bound
+  (predctl_ros.control.GoalChecker); otherwise it is refused with the reason and the old
+  goal stays; each new goal restarts the SNN from rest;
+* joint states older than ``stale_timeout`` (by the node clock) or none at all while a goal
+  is set: zero-torque commands, and one log line per stale period;
+* malformed joint states (wrong lengths, NaN/inf, unknown or missing joint names) are
+  rejected, counted in /diagnostics and logged (throttled); the node keeps running;
+* setting ``checkpoint`` at run time hot-swaps the network (the goal is kept, the SNN
+  starts from rest); a file that does not load or does not fit is refused and the old
+  network keeps running.
+"""
+
+import os
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PointStamped, PoseStamped
+import numpy as np
+from predctl_ros.control import GoalChecker, GoalRejected, PolicyRunner, StepStats
+from predctl_ros.nodes import params
+from predctl_ros.nodes.params import Param
+from predctl_ros.resources import ResourceNotFoundError, share_path
+from predctl_ros.snn.checkpoint import CheckpointError
+import rclpy
+from rclpy.clock import Clock, ClockType
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray
+from std_srvs.srv import Trigger
+from visualization_msgs.msg import Marker
+
+SHIPPED_CHECKPOINT = ('models', 'panda_reach_snn.safetensors')
+
+
+def _frames(value):
+    values = list(value)
+    if not values or any(not v for v in values):
+        return f'needs at least one non-empty frame name, got {values}'
+    return None
+
+
+CHECKPOINT = Param(
+    'checkpoint', '', 'Policy checkpoint (.safetensors); empty = the shipped '
+    'share/predctl_ros/models/panda_reach_snn.safetensors. Setting it hot-swaps the network; '
+    'a file that does not load or fit the robot is refused and the old one keeps running.')
+GOAL_HEIGHT = Param('goal_height', 0.4, 'z in m of goals from /goal_pose (RViz 2D Goal Pose '
+                    'sends z = 0).', params.in_range(0.0, 1.5), low=0.0, high=1.5)
+ACCEPTED_FRAMES = Param('accepted_frames', ['panda_link0', 'world'],
+                        'Frames goals may be given in (all coincide with the robot base).',
+                        _frames)
+STALE_TIMEOUT = Param('stale_timeout', 0.1, 'Joint states older than this (s, node clock) '
+                      '-> zero-torque commands.', params.in_range(0.001, 10.0),
+                      low=0.001, high=10.0)
+DIAGNOSTICS_PERIOD = Param('diagnostics_period', 1.0, 'Seconds (wall clock) between '
+                           '/diagnostics messages.', params.in_range(0.05, 60.0),
+                           read_only=True, low=0.05, high=60.0)
+OWN = (CHECKPOINT, GOAL_HEIGHT, ACCEPTED_FRAMES, STALE_TIMEOUT, DIAGNOSTICS_PERIOD)
+
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def resolve_checkpoint(value: str) -> str:
+    """
+    Return the checkpoint file a parameter value names.
+
+    :param value: the ``checkpoint`` parameter; empty = the shipped model.
+    :return: a path (not checked for existence unless it is the shipped one).
+    :raises CheckpointError: the shipped model is not installed.
+    """
+    if value:
+        return os.path.expanduser(value)
+    try:
+        return share_path(*SHIPPED_CHECKPOINT)
+    except ResourceNotFoundError as exc:
+        raise CheckpointError(f'no checkpoint given and the shipped one is missing: {exc}')
+
+
+class PolicyNode(Node):
+    """Joint states and goals in, SNN joint torques out."""
+
+    def __init__(self, **kwargs):
+        """
+        Declare the parameters, load the checkpoint and wire topics, timers and services.
+
+        :param kwargs: options of rclpy's Node (e.g. parameter_overrides).
+        :raises predctl_ros.nodes.params.ParameterError: a parameter value is refused.
+        """
+        super().__init__('policy_node', **kwargs)
+        values = params.declare(self, [*params.COMMON, *OWN], on_change=self._on_change)
+        self.joint_names = list(values['joint_names'])
+        self.base_frame = values['base_frame']
+        self.mode = values['mode']
+        self.control_dt_s = 1.0 / values['control_rate_hz']
+        self.goal_height = values['goal_height']
+        self.stale_timeout = values['stale_timeout']
+        self.checker = GoalChecker(values['accepted_frames'])
+        try:
+            self.runner = self._load(values['checkpoint'])
+        except CheckpointError as exc:
+            raise params.ParameterError(f"{self.get_name()}: parameter 'checkpoint': "
+                                        f'{exc}') from exc
+        self.rejects = params.RejectCounter(self)
+        self.stats = StepStats()
+        n = len(self.joint_names)
+        self._q, self._qd = np.zeros(n), np.zeros(n)
+        self._has_qd = False
+        self._stamp_ns = None          # stamp of the latest valid joint state
+        self._arrival = 0.0            # perf_counter at its arrival
+        self._pending = False          # lockstep: latest state not answered yet
+        self._names_key, self._index = None, None
+        self._stale = False
+        self._commands = self._zero_commands = self._states = 0
+        self._command = Float64MultiArray()
+        self._zeros = [0.0] * n
+
+        self.command_pub = self.create_publisher(Float64MultiArray,
+                                                 '/effort_controller/commands', 10)
+        self.target_pub = self.create_publisher(PointStamped, '/active_target', LATCHED)
+        self.marker_pub = self.create_publisher(Marker, '/visualization_marker', LATCHED)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_subscription(JointState, '/joint_states', self._on_joint_state,
+                                 qos_profile_sensor_data)
+        self.create_subscription(PoseStamped, '/goal_pose', self._on_goal_pose, 10)
+        self.create_subscription(PointStamped, '/clicked_point', self._on_clicked_point, 10)
+        self.create_service(Trigger, '~/reset', self._on_reset)
+        self._answered_ns = None
+        if self.mode == 'realtime':
+            # The watchdog: joint states that stop coming make the commands zero torque.
+            self.create_timer(self.control_dt_s, self._on_control_timer)
+        # Diagnostics on the wall clock, so they flow even while sim time stands still.
+        self.create_timer(values['diagnostics_period'], self._publish_diagnostics,
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.get_logger().info(
+            f'{self._describe()}; {self.mode} mode at {1.0 / self.control_dt_s:g} Hz; waiting '
+            'for a goal on /goal_pose or /clicked_point (no command until then: the '
+            'simulator holds the arm)')
+
+    # -- checkpoint ----------------------------------------------------------------------
+
+    def _load(self, value: str) -> PolicyRunner:
+        return PolicyRunner(resolve_checkpoint(value), control_dt_s=self.control_dt_s,
+                            n_joints=len(self.joint_names))
+
+    def _describe(self) -> str:
+        spec = self.runner.net_spec
+        return (f'checkpoint {self.runner.path} (task {self.runner.spec.task_id}, '
+                f'{spec.arch} {list(spec.hidden)} {spec.neuron}, '
+                f'{self.runner.spec.obs_size} observations)')
+
+    def _on_change(self, name, value):
+        if name == 'checkpoint':
+            try:
+                runner = self._load(value)
+            except CheckpointError as exc:
+                return str(exc)
+            if self.runner.target is not None:
+                runner.set_target(self.runner.target)
+            self.runner = runner
+            self.stats = StepStats()
+            self.get_logger().info(f'hot-swapped the network: {self._describe()}')
+        elif name == 'goal_height':
+            self.goal_height = value
+        elif name == 'stale_timeout':
+            self.stale_timeout = value
+        elif name == 'accepted_frames':
+            self.checker = GoalChecker(value)
+        return None
+
+    # -- inputs --------------------------------------------------------------------------
+
+    def _joint_index(self, names):
+        expected = set(self.joint_names)
+        unknown = [n for n in names if n not in expected]
+        missing = [n for n in self.joint_names if n not in names]
+        if unknown or missing or len(set(names)) != len(names):
+            return None, (f'joint names {list(names)} do not match joint_names '
+                          f'{self.joint_names} (unknown {unknown}, missing {missing})')
+        return np.array([list(names).index(n) for n in self.joint_names]), None
+
+    def _on_joint_state(self, msg: JointState):
+        arrival = time.perf_counter()
+        key = tuple(msg.name)
+        if key != self._names_key:
+            index, reason = self._joint_index(key)
+            if reason:
+                self.rejects.reject('joint_state', reason)
+                return
+            self._names_key, self._index = key, index
+        n = len(key)
+        if len(msg.position) != n or len(msg.velocity) not in (0, n):
+            self.rejects.reject('joint_state', f'{len(msg.position)} positions and '
+                                f'{len(msg.velocity)} velocities for {n} joint names')
+            return
+        q = np.asarray(msg.position, dtype=float)[self._index]
+        qd = np.asarray(msg.velocity, dtype=float)[self._index] if len(msg.velocity) else None
+        if not np.all(np.isfinite(q)) or (qd is not None and not np.all(np.isfinite(qd))):
+            self.rejects.reject('joint_state', f'non-finite values: position '
+                                f'{list(msg.position)}, velocity {list(msg.velocity)}')
+            return
+        if qd is None and self.runner.needs_velocities:
+            self.rejects.reject('joint_state', 'no velocities, but the policy observes them')
+            return
+        self._q[:] = q
+        self._has_qd = qd is not None
+        if self._has_qd:
+            self._qd[:] = qd
+        stamp = msg.header.stamp
+        stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
+        if stamp_ns == self._answered_ns:
+            return    # the simulator re-sent a state already answered: answer it once
+        self._stamp_ns = stamp_ns
+        self._arrival = arrival
+        self._states += 1
+        # Answer on arrival in both modes: the command then reaches the simulator well
+        # inside the period it was computed for, as in training (a timer of its own would
+        # add up to a period of delay).
+        self._pending = True
+        self._control()
+
+    def _on_goal_pose(self, msg: PoseStamped):
+        p = msg.pose.position
+        self._adopt((p.x, p.y, self.goal_height), msg.header.frame_id, '/goal_pose')
+
+    def _on_clicked_point(self, msg: PointStamped):
+        p = msg.point
+        self._adopt((p.x, p.y, p.z), msg.header.frame_id, '/clicked_point')
+
+    def _adopt(self, point, frame: str, source: str):
+        try:
+            goal = self.checker.check(point, frame)
+        except GoalRejected as exc:
+            # Goals come at human rate: say why every time (not throttled).
+            self.rejects.counts['goal'] = self.rejects.counts.get('goal', 0) + 1
+            self.get_logger().warning(f'refused goal from {source}: {exc}')
+            return
+        self.runner.set_target(goal)
+        now = self.get_clock().now().to_msg()
+        target = PointStamped()
+        target.header.stamp = now
+        target.header.frame_id = self.base_frame
+        target.point.x, target.point.y, target.point.z = (float(v) for v in goal)
+        self.target_pub.publish(target)
+        self.marker_pub.publish(self._marker(goal, now))
+        self.get_logger().info(f'new target ({goal[0]:.3f}, {goal[1]:.3f}, {goal[2]:.3f}) m '
+                               f'in {self.base_frame} from {source}')
+        if self._pending:
+            self._control()   # answer the state the simulator is waiting on
+
+    def _marker(self, goal, stamp, delete: bool = False) -> Marker:
+        marker = Marker()
+        marker.header.stamp = stamp
+        marker.header.frame_id = self.base_frame
+        marker.ns, marker.id = 'target', 0
+        marker.type = Marker.SPHERE
+        marker.action = Marker.DELETE if delete else Marker.ADD
+        marker.pose.position.x, marker.pose.position.y, marker.pose.position.z = (
+            float(v) for v in goal)
+        marker.pose.orientation.w = 1.0
+        marker.scale.x = marker.scale.y = marker.scale.z = 0.05
+        marker.color.r, marker.color.g, marker.color.b, marker.color.a = 0.1, 0.8, 0.2, 0.8
+        return marker
+
+    def _on_reset(self, request, response):
+        target = self.runner.target
+        self.runner.clear_target()
+        self._pending = False
+        if target is not None:
+            self.marker_pub.publish(self._marker(target, self.get_clock().now().to_msg(),
+                                                 delete=True))
+        self.get_logger().info('reset: target and SNN state cleared; no command until a '
+                               'new goal')
+        response.success = True
+        response.message = 'target and SNN state cleared'
+        return response
+
+    # -- control -------------------------------------------------------------------------
+
+    def _on_control_timer(self):
+        if self.runner.target is not None and self._stale_reason() is not None:
+            self._control()
+
+    def _stale_reason(self):
+        if self._stamp_ns is None:
+            return 'no joint state received yet'
+        age = (self.get_clock().now().nanoseconds - self._stamp_ns) * 1e-9
+        if age > self.stale_timeout:
+            return f'latest joint state is {age:.3f} s old (stale_timeout {self.stale_timeout} s)'
+        return None
+
+    def _control(self):
+        if self.runner.target is None:
+            return
+        reason = self._stale_reason()
+        if reason is not None:
+            if not self._stale:
+                self._stale = True
+                self.get_logger().warning(f'{reason}: commanding zero torque')
+            self._publish(self._zeros, zero=True)
+            return
+        if self._stale:
+            self._stale = False
+            self.get_logger().info('joint states are fresh again: resuming the policy')
+        self._pending = False
+        self._answered_ns = self._stamp_ns
+        try:
+            torque = self.runner.step(self._q, self._qd if self._has_qd else None)
+        except ValueError as exc:
+            self.rejects.reject('step', f'{exc}; commanding zero torque')
+            self._publish(self._zeros, zero=True)
+            return
+        self._publish(torque.tolist())
+        self.stats.add(self.runner.last_step_s, self.runner.rates_hz, self.runner.synops,
+                       time.perf_counter() - self._arrival)
+
+    def _publish(self, values, zero: bool = False):
+        self._command.data = values
+        self.command_pub.publish(self._command)
+        self._commands += 1
+        self._zero_commands += zero
+
+    # -- diagnostics ---------------------------------------------------------------------
+
+    def _publish_diagnostics(self):
+        summary = self.stats.summary()
+        target = self.runner.target
+        stale = self._stale_reason() if target is not None else None
+        status = DiagnosticStatus()
+        status.name = f'{self.get_name()}: SNN policy'
+        status.hardware_id = 'predctl_ros'
+        if target is None:
+            status.level, status.message = DiagnosticStatus.OK, 'waiting for a goal'
+        elif stale:
+            status.level, status.message = DiagnosticStatus.WARN, f'stale: {stale}'
+        else:
+            status.level, status.message = DiagnosticStatus.OK, 'driving to the target'
+        values = {
+            'checkpoint': str(self.runner.path),
+            'mode': self.mode,
+            'control_rate_hz': f'{1.0 / self.control_dt_s:g}',
+            'target': 'none' if target is None else ' '.join(f'{v:.4f}' for v in target),
+            'stale': 'true' if stale else 'false',
+            'steps': str(summary['steps']),
+            'joint_states_accepted': str(self._states),
+            'commands_published': str(self._commands),
+            'zero_torque_commands': str(self._zero_commands),
+        }
+        for key in ('step_latency_p50_ms', 'step_latency_p99_ms', 'step_latency_max_ms',
+                    'state_to_command_p50_ms', 'state_to_command_p99_ms', 'synops_per_step'):
+            if key in summary:
+                values[key] = f'{summary[key]:.4f}'
+        for i, rate in enumerate(summary.get('rate_hz', ())):
+            values[f'rate_hz_layer{i}'] = f'{rate:.2f}'
+        for kind in ('joint_state', 'goal', 'step'):
+            values[f'rejected_{kind}'] = str(self.rejects.counts.get(kind, 0))
+        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status = [status]
+        self.diagnostics_pub.publish(array)
+
+
+def main(args=None):
+    """
+    Run the policy node until interrupted.
+
+    :param args: ROS command-line arguments (default: sys.argv).
+    :return: 0, or 1 when a parameter (e.g. the checkpoint) is refused at start.
+    """
+    rclpy.init(args=args)
+    node, code = None, 0
+    try:
+        node = PolicyNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except params.ParameterError as exc:
+        rclpy.logging.get_logger('policy_node').fatal(str(exc))
+        code = 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
