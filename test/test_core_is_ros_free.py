@@ -1,6 +1,6 @@
 # Copyright 2026 predctl_ros contributors
 # SPDX-License-Identifier: Apache-2.0
-"""The core (snn, envs, learning) must be usable without ROS."""
+"""The core (snn, envs, learning, control, bags) must be usable without ROS."""
 
 import subprocess
 import sys
@@ -9,7 +9,8 @@ import sys
 def test_core_imports_nothing_from_ros():
     code = ('import sys\n'
             'import predctl_ros.snn, predctl_ros.envs, predctl_ros.learning.train\n'
-            'import predctl_ros.cli\n'
+            'import predctl_ros.bags\n'
+            'import predctl_ros.cli, predctl_ros.control, predctl_ros.stack, predctl_ros.bringup\n'
             'ros = sorted(m for m in sys.modules if m.split(".")[0] in '
             '("rclpy", "rosidl_runtime_py", "sensor_msgs", "std_msgs", "geometry_msgs"))\n'
             'print(ros)\n')
