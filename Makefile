@@ -25,7 +25,7 @@ $(STAMP): requirements.txt requirements-test.txt requirements-nodeps.txt setup.p
 	touch $@
 
 demo: $(STAMP)
-	$(VENV)/bin/predctl demo
+	$(VENV)/bin/predctl bringup panda_reach --goals random --count 6
 
 test: $(STAMP)
 	$(PY) -m pytest -q test
