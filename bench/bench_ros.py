@@ -61,11 +61,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def start_nodes(values, log_dir):
-    """Start the stack's sim and policy nodes; return {name: Popen}."""
+def start_nodes(values, log_dir, names=('sim_node', 'policy_node')):
+    """Start some of the stack's nodes; return {name: Popen}."""
     procs = {}
     for node in stack.panda_reach_nodes(values):
-        if node.executable not in ('sim_node', 'policy_node'):
+        if node.executable not in names:
             continue
         cmd = node_command(node, find_executable(node.package, node.executable), log_dir)
         log = open(Path(log_dir) / f'{node.name}.log', 'w')
@@ -227,8 +227,8 @@ def bench_realtime(args, log_dir):
 def bench_pingpong(args, log_dir):
     """Ping-pong joint states with a lockstep policy node; return answered states per s."""
     values = {'mode': 'lockstep', 'control_rate_hz': '50.0', 'checkpoint': args.checkpoint}
-    procs = {n: p for n, p in start_nodes(values, log_dir).items() if n == 'policy_node'}
     # Only the policy runs: the probe plays the simulator.
+    procs = start_nodes(values, log_dir, names=('policy_node',))
     probe = Probe()
     names = [f'panda_joint{i}' for i in range(1, 8)]
     q = [0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.0]
