@@ -14,10 +14,17 @@ DATA_DIRS = {'launch': '*.launch.py', 'config': '*.yaml', 'urdf': '*', 'rviz': '
 
 
 def test_install_share_and_ament_index(tmp_path):
-    prefix = tmp_path / 'install'
-    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
-                    '--no-build-isolation', '--no-index', '--prefix', str(prefix), str(ROOT)],
+    # Build the wheel here, install it from a throwaway venv: pip would otherwise replace
+    # this environment's own (editable) install of the package.
+    subprocess.run([sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
+                    '--no-build-isolation', '-w', str(tmp_path / 'wheel'), str(ROOT)],
                    check=True, cwd=tmp_path)
+    venv = tmp_path / 'venv'
+    subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True)
+    prefix = tmp_path / 'install'
+    wheel = next((tmp_path / 'wheel').glob('predctl_ros-*.whl'))
+    subprocess.run([str(venv / 'bin' / 'python'), '-m', 'pip', 'install', '-q', '--no-deps',
+                    '--no-index', '--prefix', str(prefix), str(wheel)], check=True, cwd=tmp_path)
     share = prefix / 'share' / 'predctl_ros'
     assert (prefix / 'share/ament_index/resource_index/packages/predctl_ros').is_file()
     assert (share / 'package.xml').is_file()
