@@ -21,7 +21,7 @@ def shipped_checkpoint():
 
 
 def test_goal_from_rviz_goal_pose_is_reached(ros, shipped_checkpoint):
-    """RViz's 2D Goal Pose (z = 0, height from the parameter) is reached within 5 cm."""
+    """A 2D Goal Pose from RViz (z = 0, height from the parameter) is reached within 5 cm."""
     processes, probe = ros
     sim = processes.start('sim_node', params={'mode': 'lockstep'})
     policy = processes.start('policy_node', params={

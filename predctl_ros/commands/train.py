@@ -15,7 +15,16 @@ def add_arguments(parser):
     parser.add_argument('--set', dest='overrides', action='append', default=[],
                         metavar='KEY=VALUE',
                         help='override a setting, e.g. --set iterations=10 --set model.rank=64')
-    parser.add_argument('--out', required=True, help='run directory')
+    parser.add_argument('--out', required=True,
+                        help='run directory; with --bags: the checkpoint file to write')
+    parser.add_argument('--bags', nargs='+', metavar='PATH',
+                        help='retrain from recorded bags (folders, .mcap/.db3 files, folders '
+                        'of bags) instead of simulation; see docs/bags.md')
+    parser.add_argument('--init', metavar='CKPT',
+                        help="with --bags: checkpoint to fine-tune ('shipped': the package's "
+                        'own); default: from scratch')
+    parser.add_argument('--iterations', type=int, metavar='N',
+                        help='training iterations (with --bags default 20)')
     parser.add_argument('--resume', action='store_true',
                         help='continue the run in --out from its last iteration')
 
@@ -25,7 +34,7 @@ def run(args) -> int:
     Train and report the last iteration's metrics.
 
     :param args: parsed arguments.
-    :return: 0, or 2 on a bad config.
+    :return: 0, 1 when retraining from bags fails (nothing written), 2 on a bad config.
     """
     from predctl_ros.learning.config import load_config
     from predctl_ros.learning.train import train
@@ -35,6 +44,19 @@ def run(args) -> int:
     except ValueError as exc:
         print(f'error: {exc}')
         return 2
+    if args.bags:
+        from predctl_ros.learning.retrain import retrain_from_bags, RetrainError
+        try:
+            result = retrain_from_bags(args.bags, args.out, init=args.init, config=cfg,
+                                       iterations=20 if args.iterations is None
+                                       else args.iterations)
+        except RetrainError as exc:
+            print(f'error: {exc}')
+            return 1
+        print(result.report())
+        return 0
+    if args.iterations is not None:
+        cfg = load_config(args.config, args.overrides + [f'iterations={args.iterations}'])
     train(cfg, args.out, resume=args.resume)
     print(f'checkpoint: {args.out}/model.safetensors')
     return 0
