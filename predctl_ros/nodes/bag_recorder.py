@@ -25,8 +25,8 @@ import time
 from predctl_ros.bags import BagWriter, STORAGES
 from predctl_ros.nodes import params
 from predctl_ros.nodes.params import Param, ParameterError
+from predctl_ros.nodes.run import run_node
 import rclpy
-from rclpy.executors import ExternalShutdownException
 import rclpy.logging
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -193,23 +193,8 @@ def main(args=None):
     :param args: command-line arguments (default sys.argv).
     :return: exit status: 0, or 1 when a parameter is refused.
     """
-    rclpy.init(args=args)
-    node = None
-    status = 0
-    try:
-        node = BagRecorder()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ParameterError as exc:
-        print(f'bag_recorder: {exc}', file=sys.stderr)
-        status = 1
-    finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return status
+    return run_node(BagRecorder, 'bag_recorder', args,
+                    on_exit=lambda node, interrupted: node.close())
 
 
 if __name__ == '__main__':

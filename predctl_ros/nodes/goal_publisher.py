@@ -28,8 +28,8 @@ from geometry_msgs.msg import PointStamped, PoseStamped
 from predctl_ros.control import GoalReport, GoalSource
 from predctl_ros.nodes import params
 from predctl_ros.nodes.params import Param
+from predctl_ros.nodes.run import run_node
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
@@ -203,22 +203,15 @@ def main(args=None):
     :param args: ROS command-line arguments (default: sys.argv).
     :return: 0, or 1 when a parameter is refused at start.
     """
-    rclpy.init(args=args)
-    node, code = None, 0
-    try:
-        node = GoalPublisher()
+    def until_finished(node):
         rclpy.spin_until_future_complete(node, node.finished)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        if node is not None:
+
+    def stop_if_interrupted(node, interrupted):
+        if interrupted:
             node.stop()
-    except params.ParameterError as exc:
-        rclpy.logging.get_logger('goal_publisher').fatal(str(exc))
-        code = 1
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+
+    return run_node(GoalPublisher, 'goal_publisher', args, spin=until_finished,
+                    on_exit=stop_if_interrupted)
 
 
 if __name__ == '__main__':

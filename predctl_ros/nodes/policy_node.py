@@ -36,11 +36,10 @@ import numpy as np
 from predctl_ros.control import GoalChecker, GoalRejected, PolicyRunner, StepStats
 from predctl_ros.nodes import params
 from predctl_ros.nodes.params import Param
+from predctl_ros.nodes.run import run_node
 from predctl_ros.resources import ResourceNotFoundError, share_path
 from predctl_ros.snn.checkpoint import CheckpointError
-import rclpy
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
@@ -386,21 +385,7 @@ def main(args=None):
     :param args: ROS command-line arguments (default: sys.argv).
     :return: 0, or 1 when a parameter (e.g. the checkpoint) is refused at start.
     """
-    rclpy.init(args=args)
-    node, code = None, 0
-    try:
-        node = PolicyNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except params.ParameterError as exc:
-        rclpy.logging.get_logger('policy_node').fatal(str(exc))
-        code = 1
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+    return run_node(PolicyNode, 'policy_node', args)
 
 
 if __name__ == '__main__':

@@ -31,11 +31,8 @@ from geometry_msgs.msg import PoseStamped
 import numpy as np
 from predctl_ros.envs import panda_sim, tasks
 from predctl_ros.nodes import params
-import rclpy
+from predctl_ros.nodes.run import run_node
 from rclpy.clock import Clock, ClockType
-from rclpy.exceptions import InvalidParameterTypeException
-from rclpy.executors import ExternalShutdownException
-from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.time import Time
 from rosgraph_msgs.msg import Clock as ClockMsg
@@ -353,22 +350,7 @@ def main(args=None):
     :param args: ROS command-line arguments (default: sys.argv).
     :return: 0, or 1 when a parameter value was refused at start.
     """
-    rclpy.init(args=args)
-    node = None
-    code = 0
-    try:
-        node = SimNode()
-        rclpy.spin(node)
-    except (params.ParameterError, InvalidParameterTypeException) as exc:
-        get_logger('sim_node').fatal(f'not starting: {exc}')
-        code = 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return code
+    return run_node(SimNode, 'sim_node', args)
 
 
 if __name__ == '__main__':
