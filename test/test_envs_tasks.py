@@ -288,3 +288,17 @@ def test_task_spec_is_used_consistently_by_mujoco():
     task = envs.make_task('panda_reach')
     assert task.model.opt.timestep == 0.002 and task.n_substeps == 10
     assert task.model.opt.integrator == mujoco.mjtIntegrator.mjINT_IMPLICITFAST
+
+
+def test_reach2d_velocity_observation():
+    """With velocities=True two entries qvel / 10 rad/s follow; single and batched agree."""
+    assert envs.task_spec('reach2d', velocities=True).obs_size == 8
+    env = envs.make_env('reach2d', velocities=True)
+    env.reset(seed=4)
+    obs, *_ = env.step(np.full(2, 0.5))
+    np.testing.assert_allclose(obs[6:], env.data.qvel[:2] / 10.0, atol=1e-15)
+    assert np.abs(obs[6:]).max() > 0
+    with envs.make_batched_env('reach2d', 2, num_threads=1, velocities=True) as batched:
+        batched.reset(seed=4)
+        obs_b, _ = batched.step(np.full((2, 2), 0.5))
+    np.testing.assert_allclose(obs_b[0], obs, atol=1e-12)

@@ -16,6 +16,11 @@ def add_arguments(parser):
     parser.add_argument('--checkpoint', required=True, help='checkpoint file')
     parser.add_argument('--task', help="task id (default: the checkpoint's)")
     parser.add_argument('--json', action='store_true', help='print the metrics as JSON')
+    parser.add_argument('--activity', action='store_true',
+                        help="add the spiking policy's spikes and SynOps per control step")
+    parser.add_argument('--within', type=float, action='append', default=[], metavar='D',
+                        help='add the fraction of episodes ending closer than D to the goal '
+                        '(goal units; repeatable)')
 
 
 def run(args) -> int:
@@ -34,7 +39,8 @@ def run(args) -> int:
         task = args.task or ckpt.task
         if task not in envs.TASK_IDS:
             raise CheckpointError(f'{args.checkpoint}: unknown task {task!r}; pass --task')
-        spec = envs.task_spec(task)
+        options = ckpt.task_options if task == ckpt.task else {}
+        spec = envs.task_spec(task, **options)
         policy = ckpt['policy']
         expected = spec.obs_size + spec.goal_size
         if policy.spec.n_in != expected or policy.spec.n_out != spec.action_size:
@@ -44,10 +50,21 @@ def run(args) -> int:
     except CheckpointError as exc:
         print(f'error: {exc}')
         return 2
+    monitor = None
+    if args.activity and hasattr(policy, 'fan_out'):
+        from predctl_ros.snn.monitors import ActivityMonitor
+        monitor = ActivityMonitor(policy)
     test = envs.test_set(task)
-    with envs.make_batched_env(task, len(test)) as env:
-        metrics = evaluate(policy, env, test)
-    metrics = {'task': task, 'checkpoint': str(args.checkpoint), **metrics}
+    with envs.make_batched_env(task, len(test), **options) as env:
+        metrics = evaluate(policy, env, test, monitor=monitor, within=args.within)
+    metrics = {'task': task, 'task_options': options, 'checkpoint': str(args.checkpoint),
+               **metrics,
+               'policy_parameters': sum(p.numel() for p in policy.parameters())}
+    if monitor is not None:
+        activity = monitor.summary()
+        metrics.update({'policy_spikes_per_step': sum(activity['spikes_per_step']),
+                        'policy_rate_hz': activity['rate_hz'],
+                        'policy_synops_per_step': activity['synops_total_per_step']})
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

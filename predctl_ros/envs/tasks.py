@@ -436,7 +436,7 @@ class Reach2DTask(ReachTask):
 
     Action (2, in [-1, 1], clipped): torques :math:`a_j \tau^{max}_j`, (10, 4) Nm.
 
-    Observation (6):
+    Observation (6, or 8 with ``velocities=True``):
 
     ===== ==================================================== =====
     index meaning                                              unit
@@ -444,6 +444,7 @@ class Reach2DTask(ReachTask):
     0-1   hand x, y divided by 0.9 m                           1
     2-3   sin q1, sin q2                                       1
     4-5   cos q1, cos q2                                       1
+    6-7   joint velocity 1-2 divided by 10 rad/s (optional)    1
     ===== ==================================================== =====
 
     plus Gaussian noise of std ``obs_noise`` on every entry (the authors used 0.01; the
@@ -455,14 +456,17 @@ class Reach2DTask(ReachTask):
     """
 
     task_id = 'reach2d'
+    velocity_scale_rad_s = 10.0
 
-    def __init__(self, *, obs_noise: float = 0.0, **kwargs):
+    def __init__(self, *, obs_noise: float = 0.0, velocities: bool = False, **kwargs):
         """
         Build the task.
 
         :param obs_noise: standard deviation of Gaussian observation noise.
+        :param velocities: append the joint velocities / 10 rad/s to the observation.
         :param kwargs: options of :class:`ReachTask`.
         """
+        self.velocities = bool(velocities)
         if not (math.isfinite(obs_noise) and obs_noise >= 0):
             raise ValueError(f'obs_noise must be a finite number >= 0, got {obs_noise!r}')
         self.obs_noise = float(obs_noise)
@@ -474,11 +478,12 @@ class Reach2DTask(ReachTask):
     def _make_spec(self, episode_steps, control_dt_s, physics_dt_s):
         return TaskSpec(
             task_id=self.task_id, control_dt_s=control_dt_s, physics_dt_s=physics_dt_s,
-            episode_steps=episode_steps, obs_size=6, action_size=2, goal_size=2,
-            ee_slice=slice(0, 2), success_threshold=0.05, authors_threshold=0.05,
+            episode_steps=episode_steps, obs_size=8 if self.velocities else 6, action_size=2,
+            goal_size=2, ee_slice=slice(0, 2), success_threshold=0.05, authors_threshold=0.05,
             authors_norm='linf', joint_names=self.joint_names,
             actuated_joint_names=self.actuated_joint_names, goal_scale_m=REACH2D_HAND_SCALE_M,
-            obs_labels=('x', 'y', 'sin_q1', 'sin_q2', 'cos_q1', 'cos_q2'))
+            obs_labels=('x', 'y', 'sin_q1', 'sin_q2', 'cos_q1', 'cos_q2')
+            + (('qd1', 'qd2') if self.velocities else ()))
 
     def sample_configuration(self, rng):
         """
@@ -494,18 +499,20 @@ class Reach2DTask(ReachTask):
         Write the observations (see the class docstring).
 
         :param qpos: joint positions [N, 2].
-        :param qvel: joint velocities [N, 2] (unused).
+        :param qvel: joint velocities [N, 2] (used with ``velocities``).
         :param site: hand positions [N, 3].
-        :param out: destination [N, 6].
+        :param out: destination [N, obs_size].
         :param rngs: one generator per world, required when obs_noise > 0.
         :return: out.
         """
         np.divide(site[:, :2], REACH2D_HAND_SCALE_M, out=out[:, 0:2])
         np.sin(qpos, out=out[:, 2:4])
         np.cos(qpos, out=out[:, 4:6])
+        if self.velocities:
+            np.divide(qvel, self.velocity_scale_rad_s, out=out[:, 6:8])
         if self.obs_noise > 0:
             for row, rng in zip(out, rngs):
-                row += rng.normal(0.0, self.obs_noise, size=6)
+                row += rng.normal(0.0, self.obs_noise, size=out.shape[1])
         return out
 
     def ee_from_site(self, site):

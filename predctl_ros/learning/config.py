@@ -5,8 +5,8 @@ Training configuration: one frozen dataclass, loaded from YAML, overridable from
 
 ``load_config('config/train_reach2d.yaml', ['iterations=5', 'policy.neuron=lif'])``
 reads the file, applies ``key=value`` overrides (dotted keys reach into the
-network overrides ``model`` and ``policy``), converts each value to the field's
-type and refuses unknown keys or bad values with a reason.
+network overrides ``model`` and ``policy`` and into ``task_options``), converts each
+value to the field's type and refuses unknown keys or bad values with a reason.
 """
 
 import dataclasses
@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import yaml
+
+TEACHERS = ('osc', 'joint_pd')
+SECTIONS = ('model', 'policy', 'task_options')
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class TrainConfig:
     """Minibatches for the policy per iteration."""
     teacher_forcing: float = 1.0
     """Probability of feeding the true state during the prediction unroll."""
+    normalise_deltas: bool = False
+    """Weight each state dimension of the prediction loss by the inverse variance of its
+    change per step in the first collection (False: plain MSE, the authors' setting)."""
     lr: float = 1e-3
     """Adam learning rate of weights."""
     lr_tau: float = 1e-2
@@ -67,6 +73,17 @@ class TrainConfig:
     """Evaluate on the fixed test set every this many iterations."""
     device: str = 'cpu'
     """Torch device of the networks ('cpu', 'cuda', ...)."""
+    threads: int = 0
+    """CPU threads of torch, the numba kernels and the simulator (0 = their defaults)."""
+    imitation_iterations: int = 0
+    """Leading iterations that train the policy by imitation of a teacher (DAgger), not
+    through the prediction network (0 = the pure method)."""
+    teacher: str = 'osc'
+    """Reference controller imitated: 'osc' (Markovian) or 'joint_pd' (IK, then joint PD)."""
+    imitation_batches: int = 25
+    """Policy minibatches of imitation per imitation iteration."""
+    task_options: dict = field(default_factory=dict)
+    """Options of the task (e.g. velocities: true); stored in the checkpoint header."""
     model: dict = field(default_factory=dict)
     """NetworkSpec overrides of the prediction network (e.g. rank, neuron, arch)."""
     policy: dict = field(default_factory=dict)
@@ -77,11 +94,14 @@ class TrainConfig:
         errors = []
         positive = ('iterations', 'envs', 'episode_steps', 'horizon', 'batch', 'replay_steps',
                     'eval_every')
+        if self.teacher not in TEACHERS:
+            errors.append(f'teacher must be one of {TEACHERS}, got {self.teacher!r}')
         for name in positive:
             if getattr(self, name) < 1:
                 errors.append(f'{name} must be >= 1, got {getattr(self, name)}')
-        for name in ('warmup', 'model_batches', 'policy_batches', 'weight_decay',
-                     'action_noise', 'action_magnitude', 'action_smoothness'):
+        for name in ('warmup', 'model_batches', 'policy_batches', 'weight_decay', 'threads',
+                     'imitation_iterations', 'imitation_batches', 'action_noise',
+                     'action_magnitude', 'action_smoothness'):
             if getattr(self, name) < 0:
                 errors.append(f'{name} must be >= 0, got {getattr(self, name)}')
         for name in ('lr', 'lr_tau', 'grad_clip'):
@@ -124,7 +144,8 @@ def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Tr
     Build a TrainConfig from an optional YAML file and key=value overrides.
 
     :param path: YAML file with TrainConfig fields at top level.
-    :param overrides: strings 'field=value' or 'model.field=value' / 'policy.field=value'.
+    :param overrides: strings 'field=value' or 'model.field=value' / 'policy.field=value' /
+        'task_options.name=value'.
     :return: the validated config.
     """
     values = {}
@@ -148,7 +169,7 @@ def load_config(path: Optional[str] = None, overrides: Sequence[str] = ()) -> Tr
         if head not in fields:
             raise ValueError(f'unknown setting {head!r} in override {item!r}')
         if sub:
-            if head not in ('model', 'policy'):
+            if head not in SECTIONS:
                 raise ValueError(f'{head!r} has no sub-settings (override {item!r})')
             values.setdefault(head, {})[sub] = yaml.safe_load(text)
         else:

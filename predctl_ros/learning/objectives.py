@@ -15,6 +15,9 @@ recorded data, then imagine H steps, :math:`a = \pi(s, g)`, :math:`s \leftarrow
 s + P(s, a)`; the loss is the squared distance of the predicted end effector
 :math:`s[ee]` to the goal, averaged over the horizon, plus optional action
 magnitude and smoothness terms.  Gradients flow through P into pi.
+
+Imitation (optional warm start, not part of the method): the policy regresses onto a
+reference controller's actions at recorded states (DAgger).
 """
 
 from typing import NamedTuple, Optional
@@ -34,7 +37,8 @@ class PolicyLoss(NamedTuple):
 
 def prediction_loss(model, obs: Tensor, action: Tensor, warmup: int,
                     teacher_forcing: float = 1.0,
-                    generator: Optional[torch.Generator] = None) -> Tensor:
+                    generator: Optional[torch.Generator] = None,
+                    weight: Optional[Tensor] = None) -> Tensor:
     """
     Return the forward model's unroll loss on a batch of windows.
 
@@ -44,8 +48,13 @@ def prediction_loss(model, obs: Tensor, action: Tensor, warmup: int,
     :param warmup: W, steps fed without loss.
     :param teacher_forcing: probability of feeding the true state during the unroll.
     :param generator: random generator for the teacher-forcing draws.
+    :param weight: optional per-dimension weights [n_obs] of the squared error (e.g. the
+        inverse variance of each state change, so that small quantities such as the
+        end-effector position count as much as large ones); None = plain MSE.
     :return: scalar mean squared error over the H unrolled steps.
     """
+    if weight is None:
+        weight = obs.new_ones(())
     steps = action.shape[0]
     if not 0 <= warmup < steps:
         raise ValueError(f'warm-up {warmup} must be in [0, {steps})')
@@ -53,7 +62,7 @@ def prediction_loss(model, obs: Tensor, action: Tensor, warmup: int,
         raise ValueError(f'teacher forcing probability {teacher_forcing} not in [0, 1]')
     if teacher_forcing >= 1.0:
         delta, _ = model(torch.cat((obs[:-1], action), -1))
-        return ((obs[:-1] + delta - obs[1:])[warmup:] ** 2).mean()
+        return ((obs[:-1] + delta - obs[1:])[warmup:] ** 2 * weight).mean()
     state = None
     if warmup:
         _, state = model(torch.cat((obs[:warmup], action[:warmup]), -1))
@@ -61,7 +70,7 @@ def prediction_loss(model, obs: Tensor, action: Tensor, warmup: int,
     for t in range(warmup, steps):
         delta, state = model(torch.cat((s, action[t]), -1)[None], state)
         pred = s + delta[0]
-        losses.append(((pred - obs[t + 1]) ** 2).mean())
+        losses.append(((pred - obs[t + 1]) ** 2 * weight).mean())
         keep_true = torch.rand(pred.shape[0], 1, generator=generator,
                                device=pred.device) < teacher_forcing
         s = torch.where(keep_true, obs[t + 1], pred)
@@ -104,3 +113,24 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
     smoothness = ((acts[1:] - acts[:-1]) ** 2).mean() if horizon > 1 else acts.new_zeros(())
     total = distance + magnitude_weight * magnitude + smoothness_weight * smoothness
     return PolicyLoss(total, distance.detach(), magnitude.detach(), smoothness.detach())
+
+
+def imitation_loss(policy, obs: Tensor, goal: Tensor, label: Tensor, warmup: int) -> Tensor:
+    """
+    Return the policy's regression loss onto a teacher's actions (DAgger warm start).
+
+    The policy runs over the recorded window as one sequence; the first W steps only
+    set its state.
+
+    :param policy: network (s, g) -> action in [-1, 1].
+    :param obs: recorded observations [T + 1 (or T), B, n_obs]; the last may be unused.
+    :param goal: goals [T, B, n_goal].
+    :param label: the teacher's actions at the recorded states [T, B, n_act].
+    :param warmup: W, steps without loss.
+    :return: scalar mean squared error over steps W .. T - 1.
+    """
+    steps = label.shape[0]
+    if not 0 <= warmup < steps:
+        raise ValueError(f'warm-up {warmup} must be in [0, {steps})')
+    action, _ = policy(torch.cat((obs[:steps], goal), -1))
+    return ((action - label)[warmup:] ** 2).mean()

@@ -7,6 +7,14 @@ Pred-Control training: collect, train the forward model, train the policy throug
 every iteration it writes, atomically, the networks (``model.safetensors``), the
 optimiser and random-generator state (``state.pt``, tensors only) and the replay
 (``replay.npz``); ``train(cfg, out_dir, resume=True)`` continues from there.
+
+With ``imitation_iterations`` = K > 0 the first K iterations warm-start the policy
+by imitation of a classical reference controller (DAgger): a fraction of the worlds,
+falling linearly from all at the first iteration to none at iteration K, is driven
+by the teacher and the rest by the policy; every visited state is labelled with the
+teacher's action (kept in a second replay, ``expert.npz``) and the policy regresses
+onto the labels.  The prediction network trains as usual meanwhile, and the
+remaining iterations are the pure method.
 Metrics go to ``metrics.csv``, TensorBoard (``tensorboard/``) and
 ``learning_curves.png``, one entry per iteration.
 """
@@ -20,7 +28,7 @@ import numpy as np
 from predctl_ros import envs
 from predctl_ros.atomic import atomic_path
 from predctl_ros.learning.config import TrainConfig
-from predctl_ros.learning.objectives import policy_loss, prediction_loss
+from predctl_ros.learning.objectives import imitation_loss, policy_loss, prediction_loss
 from predctl_ros.learning.replay import ReplayBuffer
 from predctl_ros.learning.run_log import RunLog
 from predctl_ros.snn import build_network, policy_spec, prediction_spec
@@ -29,6 +37,22 @@ import torch
 from tqdm import tqdm
 
 BASELINE_HIDDEN = {'gru': (500,), 'mlp': (500, 500)}
+TEST_KEYS = ('episodes', 'median_final_distance', 'mean_final_distance', 'median_min_distance',
+             'mean_integrated_distance', 'success_rate', 'authors_success_rate',
+             'median_steps_to_target')
+
+
+def set_threads(threads: int) -> None:
+    """
+    Limit torch and the numba kernels to a number of CPU threads.
+
+    :param threads: thread count; 0 leaves the libraries' defaults.
+    """
+    if threads > 0:
+        import numba
+
+        torch.set_num_threads(threads)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def build_networks(cfg: TrainConfig, spec) -> tuple:
@@ -77,6 +101,21 @@ def set_input_normalisation(model, policy, data: dict) -> None:
             net.set_input_normalisation(x.mean(0), x.std(0))
 
 
+def delta_weight(obs: np.ndarray, min_std: float = 1e-6) -> np.ndarray:
+    """
+    Return per-dimension weights of the prediction loss: inverse variance of the changes.
+
+    Scaled so that predicting no change scores the same under the weighted loss as under
+    the plain MSE (the mean variance).
+
+    :param obs: observations [T + 1, N, n_obs] of collected episodes.
+    :param min_std: floor of a dimension's standard deviation (constant dimensions).
+    :return: float32 weights [n_obs].
+    """
+    var = np.maximum(np.diff(obs, axis=0).reshape(-1, obs.shape[-1]).std(0), min_std) ** 2
+    return (var.mean() / var).astype(np.float32)
+
+
 def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Optimizer:
     """
     Return Adam with its own learning rate (and no weight decay) for time constants.
@@ -95,7 +134,8 @@ def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 @torch.no_grad()
 def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0.0,
-            rng: Optional[np.random.Generator] = None, device='cpu') -> dict:
+            rng: Optional[np.random.Generator] = None, device='cpu', teacher=None,
+            teacher_worlds: Optional[np.ndarray] = None, monitor=None) -> dict:
     """
     Run the policy for one episode in every world of a batched environment.
 
@@ -107,19 +147,27 @@ def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0
     :param noise: std of Gaussian action noise.
     :param rng: generator for the noise.
     :param device: torch device of the policy.
-    :return: dict with obs [T + 1, N, obs], action [T, N, act], goal [N, goal],
-        ee [N, T, goal] and diverged [N].
+    :param teacher: optional reference controller; its action labels every step.
+    :param teacher_worlds: bool [N], worlds driven by the teacher instead of the policy.
+    :param monitor: optional ActivityMonitor of the (spiking) policy.
+    :return: dict with obs [T + 1, N, obs], action [T, N, act] (as executed), goal [N, goal],
+        ee [N, T, goal], diverged [N] and, with a teacher, label [T, N, act].
     """
     obs, goal = env.reset(seed=seed, starts=starts, goals=goals)
     goal_t = torch.as_tensor(goal, dtype=torch.float32, device=device)
     steps = env.task_spec.episode_steps
-    all_obs, actions, ee = [obs], [], []
+    all_obs, actions, ee, labels = [obs], [], [], []
     diverged = np.zeros(env.num_envs, dtype=bool)
     state = None
     for _ in range(steps):
         x = torch.cat((torch.as_tensor(obs, dtype=torch.float32, device=device), goal_t), -1)
-        action, state = policy(x[None], state)
+        action, state = policy(x[None], state, monitor=monitor)
         action = action[0].cpu().numpy().astype(np.float64)
+        if teacher is not None:
+            label = teacher.batch(env.datas, env.goals)
+            labels.append(label)
+            if teacher_worlds is not None:
+                action[teacher_worlds] = label[teacher_worlds]
         if noise:
             action = np.clip(action + noise * rng.standard_normal(action.shape), -1.0, 1.0)
         obs, info = env.step(action)
@@ -127,11 +175,14 @@ def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0
         actions.append(action)
         ee.append(info['ee'])
         diverged |= info['diverged']
-    return {'obs': np.stack(all_obs), 'action': np.stack(actions), 'goal': goal,
-            'ee': np.stack(ee, axis=1), 'diverged': diverged}
+    out = {'obs': np.stack(all_obs), 'action': np.stack(actions), 'goal': goal,
+           'ee': np.stack(ee, axis=1), 'diverged': diverged}
+    if teacher is not None:
+        out['label'] = np.stack(labels)
+    return out
 
 
-def evaluate(policy, env, test, device='cpu') -> dict:
+def evaluate(policy, env, test, device='cpu', monitor=None, within=()) -> dict:
     """
     Return the summarised metrics of the policy on a fixed test set.
 
@@ -139,11 +190,22 @@ def evaluate(policy, env, test, device='cpu') -> dict:
     :param env: BatchedReachEnv with one world per test pair.
     :param test: TestSet.
     :param device: torch device of the policy.
-    :return: summary dict of envs.summarize_metrics.
+    :param monitor: optional ActivityMonitor of the (spiking) policy.
+    :param within: distances d (goal units); adds the fraction of episodes whose final
+        distance is below each as 'final_within_<d>'.
+    :return: summary dict of envs.summarize_metrics (and the fractions).
     """
-    out = rollout(policy, env, starts=test.starts, goals=test.goals, device=device)
+    out = rollout(policy, env, starts=test.starts, goals=test.goals, device=device,
+                  monitor=monitor)
     metrics = envs.episode_metrics(out['ee'], out['goal'], env.task_spec)
-    return envs.summarize_metrics(metrics)
+    summary = envs.summarize_metrics(metrics)
+    final = np.asarray(metrics['final_distance'])
+    summary.update({f'final_within_{d:g}': float(np.mean(final < d)) for d in within})
+    return summary
+
+
+def _fmt(value, spec: str) -> str:
+    return '-' if value is None else format(value, spec)
 
 
 def _step(optimizer, net, loss, clip) -> float:
@@ -168,19 +230,28 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(cfg.device)
+    set_threads(cfg.threads)
+    threads = cfg.threads or None
 
     # --- seeding and environments ---
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    spec = envs.task_spec(cfg.task)
-    env = envs.make_batched_env(cfg.task, cfg.envs, episode_steps=cfg.episode_steps)
+    spec = envs.task_spec(cfg.task, **cfg.task_options)
+    env = envs.make_batched_env(cfg.task, cfg.envs, episode_steps=cfg.episode_steps,
+                                num_threads=threads, **cfg.task_options)
     test = envs.test_set(cfg.task)
-    test_env = envs.make_batched_env(cfg.task, len(test), episode_steps=spec.episode_steps)
+    test_env = envs.make_batched_env(cfg.task, len(test), episode_steps=spec.episode_steps,
+                                     num_threads=threads, **cfg.task_options)
+    teacher = None
+    if cfg.imitation_iterations:
+        teacher = envs.reference_controller(cfg.task, task=env.task, kind=cfg.teacher)
 
     # --- networks, optimisers, replay ---
     model, policy = build_networks(cfg, spec)
     model_opt, policy_opt = make_optimizer(model, cfg), make_optimizer(policy, cfg)
     replay = ReplayBuffer(spec.obs_size, spec.action_size, spec.goal_size, cfg.replay_steps)
+    expert = ReplayBuffer(spec.obs_size, spec.action_size, spec.goal_size, cfg.replay_steps)
+    weight = None   # of the prediction loss, set from the first collection
     start_iteration = 0
     if resume and (out / 'state.pt').exists():
         from predctl_ros.snn.checkpoint import load_checkpoint
@@ -193,7 +264,10 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         torch.set_rng_state(state['torch_rng'])
         rng.bit_generator.state = json.loads(state['numpy_rng'])
         start_iteration = int(state['iteration'])
+        weight = state.get('delta_weight')
         replay = ReplayBuffer.load(out / 'replay.npz', cfg.replay_steps)
+        if (out / 'expert.npz').exists():
+            expert = ReplayBuffer.load(out / 'expert.npz', cfg.replay_steps)
         log(f'resumed {out} at iteration {start_iteration}')
     (out / 'config.json').write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
     run_log = RunLog(out, cfg.to_dict(), resume=start_iteration > 0)
@@ -210,13 +284,22 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
             for group, base in zip(opt.param_groups, (cfg.lr, cfg.lr_tau)):
                 group['lr'] = base * decay
 
-        # --- collect one episode per world with the current policy ---
+        # --- collect one episode per world with the current policy (and teacher) ---
+        imitate = iteration < cfg.imitation_iterations
+        mix = {}
+        if imitate:
+            share = 1.0 - iteration / cfg.imitation_iterations
+            mix = {'teacher': teacher, 'teacher_worlds': rng.random(cfg.envs) < share}
         data = rollout(policy, env, seed=int(rng.integers(2 ** 31)), noise=cfg.action_noise,
-                       rng=rng, device=device)
+                       rng=rng, device=device, **mix)
         keep = ~data['diverged']
         replay.add_batch(data['obs'][:, keep], data['action'][:, keep], data['goal'][keep])
+        if imitate:
+            expert.add_batch(data['obs'][:, keep], data['label'][:, keep], data['goal'][keep])
         if iteration == 0 and cfg.normalise_inputs:
             set_input_normalisation(model, policy, data)
+        if weight is None and cfg.normalise_deltas:
+            weight = torch.from_numpy(delta_weight(data['obs'][:, keep]))
         t_collect = time.perf_counter() - t0
 
         # --- train the prediction network on replayed windows ---
@@ -225,15 +308,25 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
             w = replay.sample(cfg.batch, window, rng)
             obs = torch.from_numpy(w.obs).to(device)
             act = torch.from_numpy(w.action).to(device)
-            loss = prediction_loss(model, obs, act, cfg.warmup, cfg.teacher_forcing)
+            loss = prediction_loss(model, obs, act, cfg.warmup, cfg.teacher_forcing,
+                                   weight=None if weight is None else weight.to(device))
             _step(model_opt, model, loss, cfg.grad_clip)
             model_losses.append(loss.item())
         t_model = time.perf_counter() - t0 - t_collect
 
+        # --- imitation: regress the policy onto the teacher's labels ---
+        policy_losses, imitation_losses = [], []
+        for _ in range(cfg.imitation_batches if imitate else 0):
+            w = expert.sample(cfg.batch, window, rng)
+            loss = imitation_loss(policy, torch.from_numpy(w.obs).to(device),
+                                  torch.from_numpy(w.goal).to(device),
+                                  torch.from_numpy(w.action).to(device), cfg.warmup)
+            _step(policy_opt, policy, loss, cfg.grad_clip)
+            imitation_losses.append(loss.item())
+
         # --- train the policy through the frozen prediction network ---
         model.requires_grad_(False)
-        policy_losses = []
-        for _ in range(cfg.policy_batches):
+        for _ in range(0 if imitate else cfg.policy_batches):
             w = replay.sample(cfg.batch, cfg.warmup + 1, rng)
             out_loss = policy_loss(
                 policy, model, torch.from_numpy(w.obs).to(device),
@@ -246,34 +339,40 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         t_policy = time.perf_counter() - t0 - t_collect - t_model
 
         # --- evaluate, log, checkpoint ---
+        mean = (lambda values: float(np.mean(values)) if values else None)
         summary = {'iteration': iteration + 1, 'env_steps': (iteration + 1) * cfg.envs *
-                   cfg.episode_steps, 'model_loss': float(np.mean(model_losses)),
-                   'policy_distance': float(np.mean(policy_losses)),
+                   cfg.episode_steps, 'model_loss': mean(model_losses),
+                   'policy_distance': mean(policy_losses),
+                   'imitation_loss': mean(imitation_losses),
                    'collect_s': t_collect, 'model_s': t_model, 'policy_s': t_policy}
+        summary.update({f'test_{k}': None for k in TEST_KEYS})   # same CSV columns each row
         if (iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations:
             summary.update({f'test_{k}': v for k, v in
                             evaluate(policy, test_env, test, device).items()})
         run_log.write(summary)
         progress.update()
-        progress.set_postfix(P=f"{summary['model_loss']:.1e}",
-                             pi=f"{summary['policy_distance']:.3f}")
+        pi_loss = summary['imitation_loss' if imitate else 'policy_distance']
+        progress.set_postfix(P=_fmt(summary['model_loss'], '.1e'), pi=_fmt(pi_loss, '.3f'))
         save_checkpoint(out / 'model.safetensors', {'prediction': model, 'policy': policy},
-                        task=cfg.task, extra={'iteration': iteration + 1,
-                                              'config': cfg.to_dict()})
+                        task=cfg.task, task_options=cfg.task_options,
+                        extra={'iteration': iteration + 1, 'config': cfg.to_dict()})
         replay.save(out / 'replay.npz')
+        if cfg.imitation_iterations:
+            expert.save(out / 'expert.npz')
         with atomic_path(out / 'state.pt') as tmp:
-            torch.save({'model_opt': model_opt.state_dict(),
+            torch.save({'model_opt': model_opt.state_dict(), 'delta_weight': weight,
                         'policy_opt': policy_opt.state_dict(),
                         'torch_rng': torch.get_rng_state(),
                         'numpy_rng': json.dumps(rng.bit_generator.state),
                         'iteration': iteration + 1}, tmp)
         test_note = ''
-        if 'test_median_final_distance' in summary:
+        if summary['test_median_final_distance'] is not None:
             test_note = ('  test: median final distance '
                          f"{summary['test_median_final_distance']:.3f}, success "
                          f"{summary['test_success_rate']:.0%}")
-        log(f"iteration {iteration + 1}/{cfg.iterations}  P loss {summary['model_loss']:.2e}"
-            f"  pi distance {summary['policy_distance']:.3f}{test_note}"
+        pi_name = 'pi imitation' if imitate else 'pi distance'
+        log(f'iteration {iteration + 1}/{cfg.iterations}  P loss '
+            f"{_fmt(summary['model_loss'], '.2e')}  {pi_name} {_fmt(pi_loss, '.3f')}{test_note}"
             f'  ({time.perf_counter() - t0:.1f} s)')
     env.close()
     test_env.close()

@@ -50,6 +50,11 @@ class Checkpoint:
         return self.header.get('task')
 
     @property
+    def task_options(self) -> dict:
+        """Task options the networks were trained with (e.g. velocities); empty if none."""
+        return self.header.get('task_options') or {}
+
+    @property
     def normalisation(self) -> dict:
         """Observation and action normalisation as plain lists; empty if none."""
         return self.header.get('normalisation', {})
@@ -68,7 +73,8 @@ class Checkpoint:
 
 
 def save_checkpoint(path, networks: Dict[str, nn.Module], task: Optional[str] = None,
-                    normalisation: Optional[dict] = None, extra: Optional[dict] = None) -> Path:
+                    normalisation: Optional[dict] = None, extra: Optional[dict] = None,
+                    task_options: Optional[dict] = None) -> Path:
     """
     Write networks and header to path atomically (temp file, fsync, rename).
 
@@ -80,6 +86,8 @@ def save_checkpoint(path, networks: Dict[str, nn.Module], task: Optional[str] = 
     :param task: task id, e.g. 'panda_reach'.
     :param normalisation: JSON-able normalisation data (lists of floats).
     :param extra: further JSON-able header entries (e.g. training step, metrics).
+    :param task_options: options of the task that change the observation (e.g.
+        ``{'velocities': True}``); a loader passes them to ``make_task``.
     :return: the path written.
     """
     path = Path(path)
@@ -92,7 +100,8 @@ def save_checkpoint(path, networks: Dict[str, nn.Module], task: Optional[str] = 
             tensors[f'{name}.{key}'] = value.detach().to('cpu').contiguous().clone()
     first = next(iter(networks.values())).spec
     header = {'format': FORMAT, 'format_version': FORMAT_VERSION,
-              'package_version': __version__, 'task': task, 'dt_s': first.dt_s,
+              'package_version': __version__, 'task': task,
+              'task_options': dict(task_options or {}), 'dt_s': first.dt_s,
               'substeps': first.substeps, 'networks': specs,
               'normalisation': normalisation or {}, 'extra': extra or {}}
     metadata = {HEADER_KEY: json.dumps(header)}
