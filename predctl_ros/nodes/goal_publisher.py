@@ -30,6 +30,7 @@ from predctl_ros.nodes import params
 from predctl_ros.nodes.params import Param
 from predctl_ros.nodes.run import run_node
 import rclpy
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
@@ -94,7 +95,11 @@ class GoalPublisher(Node):
         self.create_subscription(PointStamped, '/active_target', self._on_active_target,
                                  LATCHED)
         self.create_subscription(PoseStamped, '/ee_pose', self._on_ee_pose, 10)
-        self.create_timer(min(0.05, self.period / 10.0), self._tick)
+        # Ticks on the wall clock: in lockstep, sim time stands still until the first goal
+        # makes the policy command, so a sim-time timer would never send it. Periods are
+        # still measured in node (sim) time.
+        self.create_timer(min(0.05, self.period / 10.0), self._tick,
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f"sending {self.count or 'endless'} {values['source']} goals on /{self.topic}, "
             f'one every {self.period:g} s')
