@@ -23,6 +23,7 @@ logs ``goal_summary reached=N of=M adopted=K median_final_distance=D`` and exits
 """
 
 import math
+import time
 
 from geometry_msgs.msg import PointStamped, PoseStamped
 from predctl_ros.control import GoalReport, GoalSource
@@ -61,6 +62,10 @@ OWN = (
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+# Wall-clock seconds after which a goal the policy has not adopted is sent again.
+RESEND_S = 1.0
 
 
 class GoalPublisher(Node):
@@ -123,8 +128,15 @@ class GoalPublisher(Node):
         if self.finished.done():
             return
         now = self._now_s()
-        if self.report.current is not None:
-            if now - self.report.current.sent_at_s < self.period:
+        current = self.report.current
+        if current is not None and current.target is None and \
+                time.monotonic() - self._sent_wall > RESEND_S:
+            # Not adopted yet: the subscriber seen may not be the policy (a recorder, say)
+            # or DDS dropped it while matching. Send again, as a person would click again.
+            self._sent_wall = time.monotonic()
+            self.goal_pub.publish(self._last_msg)
+        if current is not None:
+            if now - current.sent_at_s < self.period:
                 return
             self._finish_goal()
             if self.count and len(self.report.results) >= self.count:
@@ -154,6 +166,7 @@ class GoalPublisher(Node):
         msg.header.frame_id = self.base_frame
         result = self.report.start(goal, now)
         self._sent = goal
+        self._last_msg, self._sent_wall = msg, time.monotonic()
         self.goal_pub.publish(msg)
         self.get_logger().info(f'goal {result.index}: sent ({goal[0]:.3f}, {goal[1]:.3f}, '
                                f'{goal[2]:.3f}) on {self.goal_pub.topic_name}')
