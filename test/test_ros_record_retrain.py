@@ -56,10 +56,10 @@ def test_record_retrain_hot_swap(ros, tmp_path):
 
     new = tmp_path / 'retrained.safetensors'
     trainer = processes.start('trainer_node', params={
-        'bags': [str(bag)], 'output': str(new), 'init': shipped, 'iterations': 3,
+        'bags': [str(bag)], 'output': str(new), 'init': shipped, 'iterations': 5,
         'goal_height': GOAL_HEIGHT, 'policy_node': 'policy_node',
-        'settings': ['threads=1', 'batch=16', 'model_batches=4', 'policy_batches=0',
-                     'lr=0.0001']})
+        'settings': ['threads=1', 'batch=32', 'model_batches=5', 'policy_batches=0',
+                     'lr=0.001']})
     probe.spin_until(lambda: trainer.poll() is not None, 400.0, 'trainer_node to finish')
     log = processes.output(trainer)
     assert trainer.returncode == 0, log
