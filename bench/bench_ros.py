@@ -43,7 +43,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from predctl_ros import stack  # noqa: E402
-from predctl_ros.bringup import find_executable, node_command  # noqa: E402
+from predctl_ros.bringup import Bringup, find_executable, node_command  # noqa: E402
 
 try:
     from bench.report import cpu_model, write_section  # noqa: E402
@@ -61,28 +61,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def start_nodes(values, log_dir, names=('sim_node', 'policy_node')):
-    """Start some of the stack's nodes; return {name: Popen}."""
-    procs = {}
+def start_nodes(values, log_dir, names=('sim_node', 'policy_node')) -> Bringup:
+    """Start some of the stack's nodes as bring-up does, their output in log_dir/nodes.log."""
+    running = Bringup(out=open(Path(log_dir) / 'nodes.log', 'w'))
     for node in stack.panda_reach_nodes(values):
-        if node.executable not in names:
-            continue
-        cmd = node_command(node, find_executable(node.package, node.executable), log_dir)
-        log = open(Path(log_dir) / f'{node.name}.log', 'w')
-        procs[node.name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    return procs
-
-
-def stop(procs):
-    """SIGINT the processes and wait for them."""
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    for proc in procs.values():
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if node.executable in names:
+            running.start(node.name, node_command(
+                node, find_executable(node.package, node.executable), log_dir))
+    return running
 
 
 def start_load(kind, out_dir):
@@ -192,7 +178,8 @@ def bench_realtime(args, log_dir):
     values = {'mode': 'realtime', 'control_rate_hz': str(args.rate),
               'checkpoint': args.checkpoint}
     load = start_load(args.load, Path(log_dir) / 'train')
-    procs = start_nodes(values, log_dir)
+    running = start_nodes(values, log_dir)
+    procs = running.procs
     probe = Probe()
     try:
         probe.wait_for_policy()
@@ -216,7 +203,7 @@ def bench_realtime(args, log_dir):
                                              for w in windows])) if windows else np.nan
     finally:
         probe.close()
-        stop(procs)
+        running.stop()
         if load is not None:
             load.send_signal(signal.SIGINT)
             load.wait()
@@ -228,7 +215,7 @@ def bench_pingpong(args, log_dir):
     """Ping-pong joint states with a lockstep policy node; return answered states per s."""
     values = {'mode': 'lockstep', 'control_rate_hz': '50.0', 'checkpoint': args.checkpoint}
     # Only the policy runs: the probe plays the simulator.
-    procs = start_nodes(values, log_dir, names=('policy_node',))
+    running = start_nodes(values, log_dir, names=('policy_node',))
     probe = Probe()
     names = [f'panda_joint{i}' for i in range(1, 8)]
     q = [0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.0]
@@ -256,7 +243,7 @@ def bench_pingpong(args, log_dir):
         rate = (len(probe.commands) - answered) / (time.perf_counter() - start)
     finally:
         probe.close()
-        stop(procs)
+        running.stop()
     return rate
 
 
