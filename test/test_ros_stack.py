@@ -3,6 +3,8 @@
 """The whole stack over DDS: the shipped SNN drives the simulated Panda to a goal."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -50,10 +52,17 @@ def test_goal_from_rviz_goal_pose_is_reached(ros, shipped_checkpoint):
 def test_bringup_runs_the_stack_and_reports(ros_domain, tmp_path):
     """`predctl bringup` starts the launch file's nodes, sends goals, reports, and stops."""
     report = tmp_path / 'goals.json'
-    out = subprocess.run(
+    # Own process group: on a timeout the nodes bring-up started go down with it.
+    proc = subprocess.Popen(
         [sys.executable, '-m', 'predctl_ros.cli', 'bringup', 'panda_reach', '--goals',
          'random', '--count', '2', '--mode', 'lockstep', '--report', str(report)],
-        capture_output=True, text=True, timeout=240)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    out = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     assert out.returncode == 0, out.stdout + out.stderr
     results = json.loads(report.read_text())
     assert [g['index'] for g in results['goals']] == [1, 2]

@@ -142,10 +142,16 @@ class GoalPublisher(Node):
             if self.count and len(self.report.results) >= self.count:
                 self._finish()
                 return
-        if self.count_subscribers(self.goal_pub.topic_name) == 0:
+        # Wait for the policy itself (the publisher of /active_target), not just any
+        # subscriber of the goal topic (a recorder), and for the simulator's /ee_pose:
+        # adoption and distances must be seen from the goal's first step.
+        if self.count_subscribers(self.goal_pub.topic_name) == 0 or \
+                self.count_publishers('/active_target') == 0 or \
+                self.count_publishers('/ee_pose') == 0:
             if not self._waiting_logged:
                 self._waiting_logged = True
-                self.get_logger().info(f'waiting for a subscriber on {self.goal_pub.topic_name}')
+                self.get_logger().info(f'waiting for the policy on {self.goal_pub.topic_name} '
+                                       'and /active_target, and for /ee_pose')
             return
         self._send(now)
 
