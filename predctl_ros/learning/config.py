@@ -65,6 +65,17 @@ class TrainConfig:
     """Weight of the mean squared action in the policy loss."""
     action_smoothness: float = 0.0
     """Weight of the mean squared action change in the policy loss."""
+    rate_reg: float = 0.0
+    """Weight of the firing-rate upper-bound penalty of the network being trained (P in
+    its loss, pi in the policy and imitation losses): mean over samples and hidden neurons
+    of max(0, r / rate_max_hz - 1)^2, r a neuron's rate over the window (0 = off)."""
+    rate_max_hz: float = 100.0
+    """Upper bound of each neuron's firing rate over a training window, Hz."""
+    membrane_reg: float = 0.0
+    """Weight of the membrane lower-bound penalty: mean over SNN steps, samples and hidden
+    neurons of max(0, membrane_min - v / theta_0)^2, v the pre-reset membrane (0 = off)."""
+    membrane_min: float = -1.0
+    """Lower bound of the membrane potential in units of the base threshold (< 1)."""
     normalise_inputs: bool = True
     """Set each spiking network's input normalisation from the first collected episodes."""
     replay_steps: int = 2_000_000
@@ -101,9 +112,14 @@ class TrainConfig:
                 errors.append(f'{name} must be >= 1, got {getattr(self, name)}')
         for name in ('warmup', 'model_batches', 'policy_batches', 'weight_decay', 'threads',
                      'imitation_iterations', 'imitation_batches', 'action_noise',
-                     'action_magnitude', 'action_smoothness'):
-            if getattr(self, name) < 0:
+                     'action_magnitude', 'action_smoothness', 'rate_reg', 'membrane_reg'):
+            if not getattr(self, name) >= 0:   # NaN fails too
                 errors.append(f'{name} must be >= 0, got {getattr(self, name)}')
+        if not 0.0 < self.rate_max_hz < float('inf'):
+            errors.append(f'rate_max_hz must be > 0 and finite, got {self.rate_max_hz}')
+        if not -float('inf') < self.membrane_min < 1.0:
+            errors.append(f'membrane_min must be finite and below the threshold (1), got '
+                          f'{self.membrane_min}')
         for name in ('lr', 'lr_tau', 'grad_clip'):
             if not getattr(self, name) > 0:
                 errors.append(f'{name} must be > 0, got {getattr(self, name)}')

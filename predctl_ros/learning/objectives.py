@@ -17,13 +17,84 @@ s + P(s, a)`; the loss is the squared distance of the predicted end effector
 magnitude and smoothness terms.  Gradients flow through P into pi.
 
 Imitation (optional warm start, not part of the method): the policy regresses onto a
-reference controller's actions at recorded states (DAgger).
+reference controller's actions at recorded states (DAgger), with the same optional
+action magnitude and smoothness terms.
+
+Activity regularisation (an ablation switch, off by default): each loss can add
+:math:`\lambda_{rate} P_{rate} + \lambda_{mem} P_{mem}` of the network it trains (P
+for the prediction loss, pi for the policy and imitation losses) over the whole window,
+warm-up included; the terms are defined in
+:class:`predctl_ros.snn.monitors.ActivityPenalty`.  Networks without spikes score 0.
 """
 
 from typing import NamedTuple, Optional
 
+from predctl_ros.snn.monitors import ActivityPenalty
 import torch
 from torch import Tensor
+
+
+class ActivityReg(NamedTuple):
+    """Weights and bounds of the activity regularisers (weights 0: off, no extra work)."""
+
+    rate: float = 0.0
+    """Weight of the firing-rate upper-bound penalty."""
+    rate_max_hz: float = 100.0
+    """Upper bound of each neuron's firing rate over the window, Hz."""
+    membrane: float = 0.0
+    """Weight of the membrane lower-bound penalty."""
+    membrane_min: float = -1.0
+    """Lower bound of the pre-reset membrane potential, in thresholds."""
+
+    @classmethod
+    def from_config(cls, cfg) -> 'ActivityReg':
+        """
+        Return the settings of a TrainConfig.
+
+        :param cfg: object with rate_reg, rate_max_hz, membrane_reg and membrane_min.
+        :return: ActivityReg.
+        """
+        return cls(cfg.rate_reg, cfg.rate_max_hz, cfg.membrane_reg, cfg.membrane_min)
+
+    def collector(self, net) -> Optional[ActivityPenalty]:
+        """
+        Return a collector to pass as the monitor of net's forward passes, or None if off.
+
+        :param net: the network being trained.
+        :return: ActivityPenalty or None.
+        """
+        if not (self.rate > 0 or self.membrane > 0):
+            return None
+        return ActivityPenalty(net, self.rate_max_hz, self.membrane_min,
+                               membranes=self.membrane > 0)
+
+    def terms(self, collected: Optional[ActivityPenalty], like: Tensor) -> tuple:
+        """
+        Return the weighted penalty and its two raw terms.
+
+        :param collected: the collector of the window, or None.
+        :param like: a tensor of the loss's dtype and device.
+        :return: (weighted sum, P_rate, P_mem), scalars.
+        """
+        zero = like.new_zeros(())
+        if collected is None:
+            return zero, zero, zero
+        rate = collected.rate_penalty().to(like) if self.rate > 0 else zero
+        membrane = collected.membrane_penalty().to(like) if self.membrane > 0 else zero
+        return self.rate * rate + self.membrane * membrane, rate, membrane
+
+
+def _run(net, x: Tensor, state, collected: Optional[ActivityPenalty]):
+    # Called as before when off, so models without state or monitor arguments keep working.
+    args = (x,) if state is None else (x, state)
+    return net(*args) if collected is None else net(*args, monitor=collected)
+
+
+def _action_terms(acts: Tensor) -> tuple:
+    magnitude = (acts ** 2).mean()
+    smoothness = ((acts[1:] - acts[:-1]) ** 2).mean() if acts.shape[0] > 1 else (
+        acts.new_zeros(()))
+    return magnitude, smoothness
 
 
 class PolicyLoss(NamedTuple):
@@ -33,12 +104,17 @@ class PolicyLoss(NamedTuple):
     distance: Tensor
     magnitude: Tensor
     smoothness: Tensor
+    rate: Optional[Tensor] = None
+    """P_rate of the policy (0 when off)."""
+    membrane: Optional[Tensor] = None
+    """P_mem of the policy (0 when off)."""
 
 
 def prediction_loss(model, obs: Tensor, action: Tensor, warmup: int,
                     teacher_forcing: float = 1.0,
                     generator: Optional[torch.Generator] = None,
-                    weight: Optional[Tensor] = None) -> Tensor:
+                    weight: Optional[Tensor] = None,
+                    activity: Optional[ActivityReg] = None) -> Tensor:
     """
     Return the forward model's unroll loss on a batch of windows.
 
@@ -51,7 +127,9 @@ def prediction_loss(model, obs: Tensor, action: Tensor, warmup: int,
     :param weight: optional per-dimension weights [n_obs] of the squared error (e.g. the
         inverse variance of each state change, so that small quantities such as the
         end-effector position count as much as large ones); None = plain MSE.
-    :return: scalar mean squared error over the H unrolled steps.
+    :param activity: activity regularisation of the model (None: off).
+    :return: scalar mean squared error over the H unrolled steps, plus the weighted
+        activity penalty.
     """
     if weight is None:
         weight = obs.new_ones(())
@@ -60,26 +138,31 @@ def prediction_loss(model, obs: Tensor, action: Tensor, warmup: int,
         raise ValueError(f'warm-up {warmup} must be in [0, {steps})')
     if not 0.0 <= teacher_forcing <= 1.0:
         raise ValueError(f'teacher forcing probability {teacher_forcing} not in [0, 1]')
+    collected = None if activity is None else activity.collector(model)
     if teacher_forcing >= 1.0:
-        delta, _ = model(torch.cat((obs[:-1], action), -1))
-        return ((obs[:-1] + delta - obs[1:])[warmup:] ** 2 * weight).mean()
+        delta, _ = _run(model, torch.cat((obs[:-1], action), -1), None, collected)
+        loss = ((obs[:-1] + delta - obs[1:])[warmup:] ** 2 * weight).mean()
+        return loss if collected is None else loss + activity.terms(collected, loss)[0]
     state = None
     if warmup:
-        _, state = model(torch.cat((obs[:warmup], action[:warmup]), -1))
+        _, state = _run(model, torch.cat((obs[:warmup], action[:warmup]), -1), None,
+                        collected)
     s, losses = obs[warmup], []
     for t in range(warmup, steps):
-        delta, state = model(torch.cat((s, action[t]), -1)[None], state)
+        delta, state = _run(model, torch.cat((s, action[t]), -1)[None], state, collected)
         pred = s + delta[0]
         losses.append(((pred - obs[t + 1]) ** 2 * weight).mean())
         keep_true = torch.rand(pred.shape[0], 1, generator=generator,
                                device=pred.device) < teacher_forcing
         s = torch.where(keep_true, obs[t + 1], pred)
-    return torch.stack(losses).mean()
+    loss = torch.stack(losses).mean()
+    return loss if collected is None else loss + activity.terms(collected, loss)[0]
 
 
 def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup: int,
                 horizon: int, ee_slice: slice, magnitude_weight: float = 0.0,
-                smoothness_weight: float = 0.0) -> PolicyLoss:
+                smoothness_weight: float = 0.0,
+                activity: Optional[ActivityReg] = None) -> PolicyLoss:
     """
     Return the policy's imagined-rollout loss through the forward model.
 
@@ -93,29 +176,37 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
     :param ee_slice: where the end-effector position sits in the observation.
     :param magnitude_weight: weight of the mean squared action.
     :param smoothness_weight: weight of the mean squared action change.
+    :param activity: activity regularisation of the policy (None: off); P is not scored.
     :return: PolicyLoss.
     """
+    collected = None if activity is None else activity.collector(policy)
     pi_state = model_state = None
     if warmup:
-        _, pi_state = policy(torch.cat((obs[:warmup], goal[:warmup]), -1))
+        _, pi_state = _run(policy, torch.cat((obs[:warmup], goal[:warmup]), -1), None,
+                           collected)
         _, model_state = model(torch.cat((obs[:warmup], action[:warmup]), -1))
     s, target = obs[warmup], goal[warmup]
     distances, actions = [], []
     for _ in range(horizon):
-        a, pi_state = policy(torch.cat((s, target), -1)[None], pi_state)
+        a, pi_state = _run(policy, torch.cat((s, target), -1)[None], pi_state, collected)
         delta, model_state = model(torch.cat((s, a[0]), -1)[None], model_state)
         s = s + delta[0]
         distances.append(((s[:, ee_slice] - target) ** 2).sum(-1).mean())
         actions.append(a[0])
     acts = torch.stack(actions)
     distance = torch.stack(distances).mean()
-    magnitude = (acts ** 2).mean()
-    smoothness = ((acts[1:] - acts[:-1]) ** 2).mean() if horizon > 1 else acts.new_zeros(())
+    magnitude, smoothness = _action_terms(acts)
     total = distance + magnitude_weight * magnitude + smoothness_weight * smoothness
-    return PolicyLoss(total, distance.detach(), magnitude.detach(), smoothness.detach())
+    penalty, rate, membrane = (activity or ActivityReg()).terms(collected, total)
+    if collected is not None:
+        total = total + penalty
+    return PolicyLoss(total, distance.detach(), magnitude.detach(), smoothness.detach(),
+                      rate.detach(), membrane.detach())
 
 
-def imitation_loss(policy, obs: Tensor, goal: Tensor, label: Tensor, warmup: int) -> Tensor:
+def imitation_loss(policy, obs: Tensor, goal: Tensor, label: Tensor, warmup: int,
+                   magnitude_weight: float = 0.0, smoothness_weight: float = 0.0,
+                   activity: Optional[ActivityReg] = None) -> Tensor:
     """
     Return the policy's regression loss onto a teacher's actions (DAgger warm start).
 
@@ -127,10 +218,20 @@ def imitation_loss(policy, obs: Tensor, goal: Tensor, label: Tensor, warmup: int
     :param goal: goals [T, B, n_goal].
     :param label: the teacher's actions at the recorded states [T, B, n_act].
     :param warmup: W, steps without loss.
-    :return: scalar mean squared error over steps W .. T - 1.
+    :param magnitude_weight: weight of the mean squared action over steps W .. T - 1.
+    :param smoothness_weight: weight of the mean squared change of consecutive actions
+        among steps W .. T - 1.
+    :param activity: activity regularisation of the policy (None: off).
+    :return: scalar mean squared error over steps W .. T - 1, plus the weighted terms.
     """
     steps = label.shape[0]
     if not 0 <= warmup < steps:
         raise ValueError(f'warm-up {warmup} must be in [0, {steps})')
-    action, _ = policy(torch.cat((obs[:steps], goal), -1))
-    return ((action - label)[warmup:] ** 2).mean()
+    collected = None if activity is None else activity.collector(policy)
+    action, _ = _run(policy, torch.cat((obs[:steps], goal), -1), None, collected)
+    loss = ((action - label)[warmup:] ** 2).mean()
+    # Terms that are off are not added at all, so the default loss is unchanged bit for bit.
+    if magnitude_weight or smoothness_weight:
+        magnitude, smoothness = _action_terms(action[warmup:])
+        loss = loss + magnitude_weight * magnitude + smoothness_weight * smoothness
+    return loss if collected is None else loss + activity.terms(collected, loss)[0]

@@ -29,7 +29,7 @@ from typing import Callable, List, NamedTuple, Optional, Sequence
 import numpy as np
 from predctl_ros import bags, envs
 from predctl_ros.learning.config import TrainConfig
-from predctl_ros.learning.objectives import policy_loss, prediction_loss
+from predctl_ros.learning.objectives import ActivityReg, policy_loss, prediction_loss
 from predctl_ros.learning.replay import Episode, ReplayBuffer
 from predctl_ros.learning.train import (
     _step, build_networks, make_optimizer, rollout, set_input_normalisation, set_threads)
@@ -361,7 +361,7 @@ def retrain_from_bags(paths: Sequence, out, *, init=None, task: Optional[str] = 
             w = replay.sample(cfg.batch, window, rng)
             loss = prediction_loss(model, torch.from_numpy(w.obs).to(cfg.device),
                                    torch.from_numpy(w.action).to(cfg.device), cfg.warmup,
-                                   cfg.teacher_forcing)
+                                   cfg.teacher_forcing, activity=ActivityReg.from_config(cfg))
             _step(model_opt, model, loss, cfg.grad_clip)
             model_losses.append(loss.item())
             minibatches += 1
@@ -375,7 +375,7 @@ def retrain_from_bags(paths: Sequence, out, *, init=None, task: Optional[str] = 
                     torch.from_numpy(w.action).to(cfg.device),
                     torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(cfg.device),
                     cfg.warmup, cfg.horizon, spec.ee_slice, cfg.action_magnitude,
-                    cfg.action_smoothness)
+                    cfg.action_smoothness, ActivityReg.from_config(cfg))
                 _step(policy_opt, policy, result.total, cfg.grad_clip)
                 distances.append(result.distance.item())
                 minibatches += 1

@@ -235,7 +235,7 @@ def _surrogate_row(volt, theta, threshold, alif, sp, out):
 def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta_all, spikes,
                    syn_all, ada_all, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
                    threshold, adaptation, alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn,
-                   acc_mem, acc_ada, chunks, surr_all, has_surr):
+                   acc_mem, acc_ada, chunks, surr_all, has_surr, g_volt_in, has_g_volt):
     """
     Back-propagate steps k1-1 down to k0 (reset detached), accumulating decay gradients.
 
@@ -270,6 +270,8 @@ def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta
     :param chunks: blocks of rows processed in parallel (1 for the serial variant).
     :param surr_all: precomputed surrogate derivatives [T, B, N] (see surrogate_all).
     :param has_surr: use surr_all instead of evaluating the surrogate here.
+    :param g_volt_in: dL/dv_k from the layer's membrane output [T, B, N].
+    :param has_g_volt: whether g_volt_in is given.
     """
     batch, n = g_syn.shape
     scratch = np.empty((batch, 3, n), dtype=volt.dtype)  # per row: no sharing across threads
@@ -329,6 +331,11 @@ def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta
                             mem_prev[i] = v_prev[i] - threshold * z_prev[i]
                 gs, gm, gc, syn_k = g_syn[r], g_mem[r], g_cur[k, r], syn_all[k, r]
                 acs, acm = acc_syn[r], acc_mem[r]
+                if has_g_volt:
+                    # A direct gradient on v_k joins the carried one (g^v_k = ... + e_k).
+                    gvi = g_volt_in[k, r]
+                    for i in range(n):
+                        gm[i] += gvi[i]
                 for i in range(n):
                     gzs = _flush(g_z[i] * surr[i])
                     gv = gzs + gm[i]

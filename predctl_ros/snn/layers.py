@@ -134,17 +134,47 @@ class SpikingLayer(nn.Module):
                                    rec_weights)
         return spikes, LayerState(final, spikes[-1] if self.rec is not None else None)
 
-    def _reference(self, current: Tensor, state: LayerState, repeat: int):
+    def forward_membranes(self, x: Tensor, state: LayerState, repeat: int = 1,
+                          reference: bool = False) -> Tuple[Tensor, LayerState, Tensor]:
+        """
+        Run the layer and also return its membrane potentials, with gradient.
+
+        :param x: presynaptic activity [T / repeat, B, n_in].
+        :param state: state before the first step.
+        :param repeat: SNN steps per input entry.
+        :param reference: use the autograd step functions instead of the fused scan.
+        :return: spikes [T, B, size], the state after the last step and the pre-reset
+            membrane potentials v_k [T, B, size].
+        """
+        current = self.ff(x) + self.bias
+        if reference:
+            return self._reference(current, state, repeat, membranes=True)
+        p = self.parameters_for_step()
+        rec_weights = () if self.rec is None else self.rec.scan_weights()
+        spikes, final, volt = layer_scan(
+            self.scan_config(repeat)._replace(membranes=True), current, p.decay_syn,
+            p.decay_mem, getattr(p, 'decay_ada', None), state.neurons, state.spikes,
+            rec_weights)
+        return spikes, LayerState(final, spikes[-1] if self.rec is not None else None), volt
+
+    def _reference(self, current: Tensor, state: LayerState, repeat: int,
+                   membranes: bool = False):
         p = self.parameters_for_step()
         step = neurons.alif_step if self.alif else neurons.lif_step
-        s, z, out = state.neurons, state.spikes, []
+        s, z, out, volt = state.neurons, state.spikes, [], []
         for k in range(current.shape[0] * repeat):
             i_k = current[k // repeat]
             if self.rec is not None:
                 i_k = i_k + self.rec(z)
+            mem_prev = s.mem
             z, s = step(i_k, s, p, self.surrogate)
             out.append(z)
-        return torch.stack(out), LayerState(s, z if self.rec is not None else None)
+            if membranes:
+                # v_k as in the step function; it carries the gradient of the post-reset
+                # membrane (the reset is detached) but not the reset itself.
+                volt.append(p.decay_mem * mem_prev + (1.0 - p.decay_mem) * s.syn)
+        result = torch.stack(out), LayerState(s, z if self.rec is not None else None)
+        return result + (torch.stack(volt),) if membranes else result
 
 
 class LeakyReadout(nn.Module):

@@ -110,7 +110,9 @@ class SpikingNet(nn.Module):
 
         :param x: inputs [T, B, n_in], one per control step.
         :param state: state before the first step (default: resting).
-        :param monitor: optional ActivityMonitor that records the spikes.
+        :param monitor: optional ActivityMonitor that records the spikes, or an
+            ActivityPenalty; one whose ``membranes`` is true also receives each layer's
+            membrane potentials (record_membranes), with gradient.
         :param reference: use the autograd step functions (slow; for tests).
         :return: outputs [T, B, n_out] and the state after the last step.
         """
@@ -120,8 +122,14 @@ class SpikingNet(nn.Module):
             state = self.initial_state(x.shape[1], x.dtype, x.device)
         x = (x - self.input_mean) / self.input_std * self.input_scale
         activity, repeat, new_states = x, self.spec.substeps, []
+        membranes = getattr(monitor, 'membranes', False)
         for i, (layer, layer_state) in enumerate(zip(self.layers, state.layers)):
-            activity, layer_state = layer(activity, layer_state, repeat, reference)
+            if membranes:
+                activity, layer_state, volt = layer.forward_membranes(activity, layer_state,
+                                                                      repeat, reference)
+                monitor.record_membranes(i, volt / layer.threshold)
+            else:
+                activity, layer_state = layer(activity, layer_state, repeat, reference)
             new_states.append(layer_state)
             if monitor is not None:
                 monitor.record(i, activity)

@@ -24,7 +24,10 @@ Adjoint recursion (reverse time, reset detached, :math:`S_k = f(v_k - \theta_k)`
     g^I_k &= (1 - \beta_{mem}) g^v_k + \beta_{syn} g^I_{k+1} \\
     g^n_{k-1} &= \beta_{ada} g^n_k - \xi g^z_k S_k
 
-The result equals autograd through the reference step functions (tested).
+With ``ScanConfig.membranes`` the scan also returns the pre-reset membranes
+:math:`v_k` (for membrane regularisation) and their gradient :math:`\partial L/\partial
+v_k` joins :math:`g^v_k`.  The result equals autograd through the reference step
+functions (tested).
 """
 
 import threading
@@ -55,6 +58,8 @@ class ScanConfig(NamedTuple):
     silent_decay: float = 0.0
     alif: bool = False
     rec: str = 'none'
+    membranes: bool = False
+    """Also return the pre-reset membrane potentials, differentiable."""
 
 
 def _rec_forward(rec: str, weights, z: Tensor, out: Tensor, hidden: Optional[Tensor]) -> None:
@@ -193,7 +198,7 @@ def _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ad
 
 
 def _backward_torch(cfg, g_spikes, saved, decay_syn, decay_mem, decay_ada, rec_weights,
-                    g_syn, g_mem, g_ada, g_cur, proj_all):
+                    g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_in=None):
     threshold = saved.theta_all if cfg.alif else cfg.threshold
     surr_times_gz = cfg.surrogate.derivative(saved.volt - threshold)  # S_k, then S_k * g^z_k
     g_volt = torch.empty_like(saved.volt)
@@ -207,6 +212,8 @@ def _backward_torch(cfg, g_spikes, saved, decay_syn, decay_mem, decay_ada, rec_w
             g_z.add_(g_ada)
             g_ada_all[k].copy_(g_ada)
         gzs = surr_times_gz[k].mul_(g_z)
+        if g_volt_in is not None:
+            g_mem.add_(g_volt_in[k])
         gv = torch.add(gzs, g_mem, out=g_volt[k])
         if cfg.alif:
             g_ada.mul_(decay_ada).sub_(gzs, alpha=cfg.adaptation)
@@ -234,7 +241,7 @@ def _decay_grads_torch(cfg, saved, syn0, mem0, ada0, g_cur, g_volt, g_ada_all):
 
 
 def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
-                      rec_weights, g_syn, g_mem, g_ada, g_cur, proj_all):
+                      rec_weights, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_in=None):
     ref = saved.spikes
     acc = [torch.zeros_like(g_syn) for _ in range(3)]
     g_z = torch.zeros_like(g_syn)
@@ -248,10 +255,12 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
             _np(decay_ada, ref, 1), float(cfg.threshold), float(cfg.adaptation), cfg.alif, sp,
             g_syn.numpy(), g_mem.numpy(), _np(g_ada, ref, 2), g_cur.numpy(),
             *(a.numpy() for a in acc))
+    volt_grad = (_np(g_volt_in, ref, 3), g_volt_in is not None)
     steps = saved.spikes.shape[0]
     if cfg.rec == 'none':
         kernels.backward_steps_parallel(steps, 0, *common, _np(None, ref, 2), False, *tail,
-                                        numba.get_num_threads(), _np(None, ref, 3), False)
+                                        numba.get_num_threads(), _np(None, ref, 3), False,
+                                        *volt_grad)
     else:
         surr = None
         if PRECOMPUTE_SURROGATE:
@@ -263,7 +272,7 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
         g_z_np = g_z.numpy()
         for k in range(steps - 1, -1, -1):
             kernels.backward_steps(k + 1, k, *common, g_z_np, True, *tail, 1, surr_np,
-                                   surr is not None)
+                                   surr is not None, *volt_grad)
             _rec_backward(cfg.rec, rec_weights, g_cur[k], g_z,
                           None if proj_all is None else proj_all[k])
         POOL.give(surr)
@@ -306,15 +315,17 @@ class _LayerScan(torch.autograd.Function):
                               *rec_weights)
         syn_out = saved.syn_all[-1].clone()
         ada_out = saved.ada_all[-1].clone() if cfg.alif else None
+        # A copy: the buffer returns to the pool after the backward pass.
+        volt_out = saved.volt.clone() if cfg.membranes else None
         if not any(ctx.needs_input_grad):
             POOL.give(*saved[1:])
         if cfg.alif:
             ctx.mark_non_differentiable(base)
-            return saved.spikes, syn_out, mem, ada_out, base
-        return saved.spikes, syn_out, mem, None, None
+            return saved.spikes, syn_out, mem, ada_out, base, volt_out
+        return saved.spikes, syn_out, mem, None, None, volt_out
 
     @staticmethod
-    def backward(ctx, g_spikes, g_syn_out, g_mem_out, g_ada_out, g_base_out):
+    def backward(ctx, g_spikes, g_syn_out, g_mem_out, g_ada_out, g_base_out, g_volt_out):
         cfg = ctx.cfg
         if ctx.recycled:
             raise RuntimeError('a spiking layer scan can be back-propagated only once: its '
@@ -335,15 +346,16 @@ class _LayerScan(torch.autograd.Function):
         if cfg.rec == 'lowrank':
             proj_all = POOL.take((steps, batch, rec_weights[0].shape[0]), saved.volt)
         g_spikes = g_spikes.contiguous() if g_spikes is not None else None
+        g_volt_out = g_volt_out.contiguous() if g_volt_out is not None else None
 
         if _use_kernels(saved.spikes):
             g_z, g_decay_syn, g_decay_mem, g_decay_ada = _backward_kernels(
                 cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
-                rec_weights, g_syn, g_mem, g_ada, g_cur, proj_all)
+                rec_weights, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_out)
         else:
             g_z, g_volt, g_ada_all = _backward_torch(
                 cfg, g_spikes, saved, decay_syn, decay_mem, decay_ada, rec_weights, g_syn,
-                g_mem, g_ada, g_cur, proj_all)
+                g_mem, g_ada, g_cur, proj_all, g_volt_out)
             g_decay_syn, g_decay_mem, g_decay_ada = _decay_grads_torch(
                 cfg, saved, syn0, mem0, ada0, g_cur, g_volt, g_ada_all)
 
@@ -383,7 +395,8 @@ def layer_scan(cfg: ScanConfig, current: Tensor, decay_syn: Tensor, decay_mem: T
     :param z0: spikes of the step before the first one [B, N] (recurrent layers) or None.
     :param rec_weights: () without recurrence, (W,) dense [N, N], or (W1, W2) low rank with
         W1 [d, N] and W2 [N, d].
-    :return: spikes [T, B, N] and the state tuple after the last step (same type as state).
+    :return: spikes [T, B, N] and the state tuple after the last step (same type as state);
+        with cfg.membranes also the pre-reset membrane potentials v_k [T, B, N].
     """
     if cfg.rec != 'none' and z0 is None:
         raise ValueError('a recurrent layer scan needs the previous spikes z0')
@@ -391,10 +404,12 @@ def layer_scan(cfg: ScanConfig, current: Tensor, decay_syn: Tensor, decay_mem: T
         syn0, mem0, ada0, base0 = state
     else:
         (syn0, mem0), ada0, base0 = state, None, None
-    spikes, syn, mem, ada, base = _LayerScan.apply(
+    spikes, syn, mem, ada, base, volt = _LayerScan.apply(
         cfg, current, decay_syn, decay_mem, decay_ada, syn0, mem0, z0, ada0, base0,
         *rec_weights)
     final = (syn, mem, ada, base) if cfg.alif else (syn, mem)
+    if cfg.membranes:
+        return spikes, type(state)(*final), volt
     return spikes, type(state)(*final)
 
 
