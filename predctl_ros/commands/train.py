@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """`predctl train`: Pred-Control training from a YAML config, resumable."""
 
+import os
+
 HELP = 'train the prediction and policy networks (resumable with --resume)'
 
 
@@ -58,5 +60,6 @@ def run(args) -> int:
     if args.iterations is not None:
         cfg = load_config(args.config, args.overrides + [f'iterations={args.iterations}'])
     train(cfg, args.out, resume=args.resume)
-    print(f'checkpoint: {args.out}/model.safetensors')
+    if os.environ.get('RANK', '0') == '0':   # under torchrun rank 0 alone writes
+        print(f'checkpoint: {args.out}/model.safetensors')
     return 0

@@ -27,8 +27,10 @@ from typing import Callable, Optional
 import numpy as np
 from predctl_ros import envs
 from predctl_ros.atomic import atomic_path
+from predctl_ros.learning import distributed
 from predctl_ros.learning.config import TrainConfig
-from predctl_ros.learning.objectives import imitation_loss, policy_loss, prediction_loss
+from predctl_ros.learning.objectives import (
+    ActivityReg, imitation_loss, policy_loss, prediction_loss)
 from predctl_ros.learning.replay import ReplayBuffer
 from predctl_ros.learning.run_log import RunLog
 from predctl_ros.snn import build_network, policy_spec, prediction_spec
@@ -40,6 +42,8 @@ BASELINE_HIDDEN = {'gru': (500,), 'mlp': (500, 500)}
 TEST_KEYS = ('episodes', 'median_final_distance', 'mean_final_distance', 'median_min_distance',
              'mean_integrated_distance', 'success_rate', 'authors_success_rate',
              'median_steps_to_target')
+WORLD_AXES = {'obs': 1, 'action': 1, 'label': 1, 'goal': 0, 'ee': 0, 'diverged': 0}
+"""Axis of the worlds in each array of a rollout (where the processes' shares join)."""
 
 
 def set_threads(threads: int) -> None:
@@ -135,7 +139,8 @@ def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Optimizer:
 @torch.no_grad()
 def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0.0,
             rng: Optional[np.random.Generator] = None, device='cpu', teacher=None,
-            teacher_worlds: Optional[np.ndarray] = None, monitor=None) -> dict:
+            teacher_worlds: Optional[np.ndarray] = None, monitor=None,
+            noise_worlds: Optional[tuple] = None) -> dict:
     """
     Run the policy for one episode in every world of a batched environment.
 
@@ -150,6 +155,9 @@ def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0
     :param teacher: optional reference controller; its action labels every step.
     :param teacher_worlds: bool [N], worlds driven by the teacher instead of the policy.
     :param monitor: optional ActivityMonitor of the (spiking) policy.
+    :param noise_worlds: (first, total) when env holds worlds first .. first + N - 1 of
+        `total` collected by several processes: the noise is drawn for all of them, so
+        that a world's noise does not depend on the split.
     :return: dict with obs [T + 1, N, obs], action [T, N, act] (as executed), goal [N, goal],
         ee [N, T, goal], diverged [N] and, with a teacher, label [T, N, act].
     """
@@ -169,7 +177,9 @@ def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0
             if teacher_worlds is not None:
                 action[teacher_worlds] = label[teacher_worlds]
         if noise:
-            action = np.clip(action + noise * rng.standard_normal(action.shape), -1.0, 1.0)
+            first, total = noise_worlds or (0, len(action))
+            draw = rng.standard_normal((total, action.shape[1]))[first:first + len(action)]
+            action = np.clip(action + noise * draw, -1.0, 1.0)
         obs, info = env.step(action)
         all_obs.append(obs)
         actions.append(action)
@@ -216,6 +226,11 @@ def _step(optimizer, net, loss, clip) -> float:
     return float(norm)
 
 
+def _local(window, part: slice):
+    # This process's windows of a global minibatch (batch is axis 1 of every array).
+    return type(window)(*(np.ascontiguousarray(a[:, part]) for a in window))
+
+
 def train(cfg: TrainConfig, out_dir, resume: bool = False,
           log: Callable[[str], None] = print) -> dict:
     """
@@ -229,7 +244,10 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    device = torch.device(cfg.device)
+    ctx = distributed.setup(cfg.device, {'envs': cfg.envs, 'batch': cfg.batch})
+    device = ctx.device
+    worlds, part = ctx.share(cfg.envs, 'envs'), ctx.share(cfg.batch, 'batch')
+    log = log if ctx.main else (lambda line: None)
     set_threads(cfg.threads)
     threads = cfg.threads or None
 
@@ -237,11 +255,14 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     spec = envs.task_spec(cfg.task, **cfg.task_options)
-    env = envs.make_batched_env(cfg.task, cfg.envs, episode_steps=cfg.episode_steps,
+    env = envs.make_batched_env(cfg.task, worlds.stop - worlds.start,
+                                episode_steps=cfg.episode_steps,
                                 num_threads=threads, **cfg.task_options)
     test = envs.test_set(cfg.task)
-    test_env = envs.make_batched_env(cfg.task, len(test), episode_steps=spec.episode_steps,
-                                     num_threads=threads, **cfg.task_options)
+    test_env = None   # rank 0 alone evaluates
+    if ctx.main:
+        test_env = envs.make_batched_env(cfg.task, len(test), episode_steps=spec.episode_steps,
+                                         num_threads=threads, **cfg.task_options)
     teacher = None
     if cfg.imitation_iterations:
         teacher = envs.reference_controller(cfg.task, task=env.task, kind=cfg.teacher)
@@ -269,14 +290,20 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         if (out / 'expert.npz').exists():
             expert = ReplayBuffer.load(out / 'expert.npz', cfg.replay_steps)
         log(f'resumed {out} at iteration {start_iteration}')
-    (out / 'config.json').write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
-    run_log = RunLog(out, cfg.to_dict(), resume=start_iteration > 0)
+    ctx.agree(start_iteration, 'the iteration to resume from')
+    # The networks the losses train (DDP around them on several processes); the frozen
+    # model in the policy loss is called unwrapped, having no gradients to average.
+    model_fit, policy_fit = ctx.wrap(model), ctx.wrap(policy)
+    run_log = None
+    if ctx.main:
+        (out / 'config.json').write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+        run_log = RunLog(out, cfg.to_dict(), resume=start_iteration > 0)
     ee = spec.ee_slice
     window = cfg.warmup + cfg.horizon
     summary = {}
 
     progress = tqdm(total=cfg.iterations, initial=start_iteration, unit='it', desc=cfg.task,
-                    disable=None)   # None: shown on a terminal only
+                    disable=None if ctx.main else True)   # None: shown on a terminal only
     for iteration in range(start_iteration, cfg.iterations):
         t0 = time.perf_counter()
         decay = cfg.lr_decay ** iteration
@@ -289,9 +316,13 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         mix = {}
         if imitate:
             share = 1.0 - iteration / cfg.imitation_iterations
-            mix = {'teacher': teacher, 'teacher_worlds': rng.random(cfg.envs) < share}
-        data = rollout(policy, env, seed=int(rng.integers(2 ** 31)), noise=cfg.action_noise,
-                       rng=rng, device=device, **mix)
+            teacher_worlds = rng.random(cfg.envs) < share
+            mix = {'teacher': teacher, 'teacher_worlds': teacher_worlds[worlds]}
+        # World i is seeded seed + i whichever process collects it.
+        data = rollout(policy, env, seed=int(rng.integers(2 ** 31)) + worlds.start,
+                       noise=cfg.action_noise, rng=rng, device=device,
+                       noise_worlds=(worlds.start, cfg.envs), **mix)
+        data = ctx.gather(data, WORLD_AXES)
         keep = ~data['diverged']
         replay.add_batch(data['obs'][:, keep], data['action'][:, keep], data['goal'][keep])
         if imitate:
@@ -304,12 +335,14 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
 
         # --- train the prediction network on replayed windows ---
         model_losses = []
+        generator = ctx.generator(cfg.seed, iteration)
         for _ in range(cfg.model_batches):
-            w = replay.sample(cfg.batch, window, rng)
+            w = _local(replay.sample(cfg.batch, window, rng), part)
             obs = torch.from_numpy(w.obs).to(device)
             act = torch.from_numpy(w.action).to(device)
-            loss = prediction_loss(model, obs, act, cfg.warmup, cfg.teacher_forcing,
-                                   weight=None if weight is None else weight.to(device))
+            loss = prediction_loss(model_fit, obs, act, cfg.warmup, cfg.teacher_forcing,
+                                   weight=None if weight is None else weight.to(device),
+                                   activity=ActivityReg.from_config(cfg), generator=generator)
             _step(model_opt, model, loss, cfg.grad_clip)
             model_losses.append(loss.item())
         t_model = time.perf_counter() - t0 - t_collect
@@ -317,42 +350,49 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         # --- imitation: regress the policy onto the teacher's labels ---
         policy_losses, imitation_losses = [], []
         for _ in range(cfg.imitation_batches if imitate else 0):
-            w = expert.sample(cfg.batch, window, rng)
-            loss = imitation_loss(policy, torch.from_numpy(w.obs).to(device),
+            w = _local(expert.sample(cfg.batch, window, rng), part)
+            loss = imitation_loss(policy_fit, torch.from_numpy(w.obs).to(device),
                                   torch.from_numpy(w.goal).to(device),
-                                  torch.from_numpy(w.action).to(device), cfg.warmup)
+                                  torch.from_numpy(w.action).to(device), cfg.warmup,
+                                  cfg.action_magnitude, cfg.action_smoothness,
+                                  ActivityReg.from_config(cfg))
             _step(policy_opt, policy, loss, cfg.grad_clip)
             imitation_losses.append(loss.item())
 
         # --- train the policy through the frozen prediction network ---
         model.requires_grad_(False)
         for _ in range(0 if imitate else cfg.policy_batches):
-            w = replay.sample(cfg.batch, cfg.warmup + 1, rng)
+            w = _local(replay.sample(cfg.batch, cfg.warmup + 1, rng), part)
             out_loss = policy_loss(
-                policy, model, torch.from_numpy(w.obs).to(device),
+                policy_fit, model, torch.from_numpy(w.obs).to(device),
                 torch.from_numpy(w.action).to(device),
                 torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(device),
-                cfg.warmup, cfg.horizon, ee, cfg.action_magnitude, cfg.action_smoothness)
+                cfg.warmup, cfg.horizon, ee, cfg.action_magnitude, cfg.action_smoothness,
+                ActivityReg.from_config(cfg))
             _step(policy_opt, policy, out_loss.total, cfg.grad_clip)
             policy_losses.append(out_loss.distance.item())
         model.requires_grad_(True)
         t_policy = time.perf_counter() - t0 - t_collect - t_model
 
         # --- evaluate, log, checkpoint ---
-        mean = (lambda values: float(np.mean(values)) if values else None)
+        # Over all ranks' windows, as one process over the global minibatch would log.
+        mean = (lambda values: ctx.average(float(np.mean(values))) if values else None)
         summary = {'iteration': iteration + 1, 'env_steps': (iteration + 1) * cfg.envs *
                    cfg.episode_steps, 'model_loss': mean(model_losses),
                    'policy_distance': mean(policy_losses),
                    'imitation_loss': mean(imitation_losses),
                    'collect_s': t_collect, 'model_s': t_model, 'policy_s': t_policy}
         summary.update({f'test_{k}': None for k in TEST_KEYS})   # same CSV columns each row
-        if (iteration + 1) % cfg.eval_every == 0 or iteration + 1 == cfg.iterations:
+        if ctx.main and ((iteration + 1) % cfg.eval_every == 0
+                         or iteration + 1 == cfg.iterations):
             summary.update({f'test_{k}': v for k, v in
                             evaluate(policy, test_env, test, device).items()})
-        run_log.write(summary)
         progress.update()
         pi_loss = summary['imitation_loss' if imitate else 'policy_distance']
         progress.set_postfix(P=_fmt(summary['model_loss'], '.1e'), pi=_fmt(pi_loss, '.3f'))
+        if not ctx.main:
+            continue
+        run_log.write(summary)
         save_checkpoint(out / 'model.safetensors', {'prediction': model, 'policy': policy},
                         task=cfg.task, task_options=cfg.task_options,
                         extra={'iteration': iteration + 1, 'config': cfg.to_dict()})
@@ -375,7 +415,9 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
             f"{_fmt(summary['model_loss'], '.2e')}  {pi_name} {_fmt(pi_loss, '.3f')}{test_note}"
             f'  ({time.perf_counter() - t0:.1f} s)')
     env.close()
-    test_env.close()
-    run_log.close()
     progress.close()
+    if ctx.main:
+        test_env.close()
+        run_log.close()
+    ctx.close()
     return summary
