@@ -44,6 +44,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from predctl_ros import stack  # noqa: E402
 from predctl_ros.bringup import Bringup, find_executable, node_command  # noqa: E402
+from predctl_ros.nodes.scheduling import set_realtime_priority  # noqa: E402
 
 try:
     from bench.report import cpu_model, write_section  # noqa: E402
@@ -84,8 +85,17 @@ def start_load(kind, out_dir):
 class Probe:
     """Timestamp joint states and commands on arrival; send goals and ping-pong states."""
 
-    def __init__(self):
-        """Create an rclpy node with the stack's topics."""
+    def __init__(self, priority: int = 0):
+        """
+        Create an rclpy node with the stack's topics.
+
+        :param priority: SCHED_FIFO priority of the probe (0: normal), set before rclpy
+            starts its threads so that they inherit it: the probe's timestamps are the
+            measurement, so a busy load must not delay them either.
+        """
+        if priority and set_realtime_priority(priority):
+            raise RuntimeError(f'cannot run the probe at SCHED_FIFO priority {priority}: '
+                               f'{set_realtime_priority(priority)}')
         import rclpy
         from geometry_msgs.msg import PointStamped
         from rclpy.qos import qos_profile_sensor_data
@@ -180,7 +190,7 @@ def bench_realtime(args, log_dir):
     load = start_load(args.load, Path(log_dir) / 'train')
     running = start_nodes(values, log_dir)
     procs = running.procs
-    probe = Probe()
+    probe = Probe(args.priority)
     try:
         probe.wait_for_policy()
         probe.send_goal(GOAL)
@@ -257,6 +267,9 @@ def main(argv=None):
     parser.add_argument('--settle', type=float, default=3.0,
                         help='wait after the goal before measuring (s)')
     parser.add_argument('--checkpoint', default='')
+    parser.add_argument('--priority', type=int, default=50,
+                        help='SCHED_FIFO priority of the probe in the realtime run (0: normal; '
+                             'the nodes take theirs from config/panda_reach.yaml)')
     parser.add_argument('--quick', action='store_true', help='20 s realtime, 5 s ping-pong')
     parser.add_argument('--write', metavar='FILE')
     args = parser.parse_args(argv)

@@ -175,6 +175,8 @@ def test_lockstep(ros):
     ('control_rate_hz', 60.0, 'not a whole number of physics_dt'),
     ('initial_positions', [0.0, 3.0, 0.0, -2.356, 0.0, 1.571, 0.0], 'panda_joint2'),
     ('mode', 'fast', 'must be one of'),
+    ('executor', 'multi', 'must be one of'),
+    ('realtime_priority', 99, 'must be an integer in [0, 98]'),
 ])
 def test_bad_start_parameter_stops_the_node(ros, name, value, says):
     """A refused start value: the node exits non-zero with a message naming the parameter."""

@@ -37,6 +37,7 @@ from predctl_ros.control import GoalChecker, GoalRejected, PolicyRunner, StepSta
 from predctl_ros.nodes import params
 from predctl_ros.nodes.params import Param
 from predctl_ros.nodes.run import run_node
+from predctl_ros.nodes.scheduling import SCHEDULING
 from predctl_ros.resources import ResourceNotFoundError, share_path
 from predctl_ros.snn.checkpoint import CheckpointError
 from rclpy.clock import Clock, ClockType
@@ -105,7 +106,8 @@ class PolicyNode(Node):
         :raises predctl_ros.nodes.params.ParameterError: a parameter value is refused.
         """
         super().__init__('policy_node', **kwargs)
-        values = params.declare(self, [*params.COMMON, *OWN], on_change=self._on_change)
+        values = params.declare(self, [*params.COMMON, *SCHEDULING, *OWN],
+                                on_change=self._on_change)
         self.joint_names = list(values['joint_names'])
         self.base_frame = values['base_frame']
         self.mode = values['mode']

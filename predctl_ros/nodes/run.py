@@ -5,6 +5,7 @@
 from typing import Callable, Optional
 
 from predctl_ros.nodes.params import ParameterError
+from predctl_ros.nodes.scheduling import executor_for, spin as spin_executor
 import rclpy
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
@@ -19,15 +20,20 @@ def run_node(make_node: Callable, name: str, args=None,
     :param make_node: builds the node (after rclpy.init).
     :param name: logger name for a refusal at start.
     :param args: ROS command-line arguments (default: sys.argv).
-    :param spin: spin(node) for nodes that end by themselves (default rclpy.spin).
+    :param spin: spin(node) for nodes that end by themselves (default: spin the executor
+        the node's scheduling parameters ask for, predctl_ros.nodes.scheduling).
     :param on_exit: on_exit(node, interrupted) before the node is destroyed (close files).
     :return: 0, or 1 when a parameter value was refused at start (the log says which).
     """
     rclpy.init(args=args)
-    node, code, interrupted = None, 0, False
+    node, executor, code, interrupted = None, None, 0, False
     try:
         node = make_node()
-        (spin or rclpy.spin)(node)
+        if spin is not None:
+            spin(node)
+        else:
+            executor = executor_for(node)
+            spin_executor(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         interrupted = True
     except (ParameterError, InvalidParameterTypeException,
@@ -35,6 +41,8 @@ def run_node(make_node: Callable, name: str, args=None,
         get_logger(name).fatal(f'not starting: {exc}')
         code = 1
     finally:
+        if executor is not None:
+            executor.shutdown()
         if node is not None:
             if on_exit is not None:
                 on_exit(node, interrupted)

@@ -32,6 +32,7 @@ import numpy as np
 from predctl_ros.envs import panda_sim, tasks
 from predctl_ros.nodes import params
 from predctl_ros.nodes.run import run_node
+from predctl_ros.nodes.scheduling import SCHEDULING
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.time import Time
@@ -94,7 +95,7 @@ class SimNode(Node):
     # -- setup ---------------------------------------------------------------------------
 
     def _setup(self):
-        first = params.declare(self, [*params.COMMON, URDF, PHYSICS_DT])
+        first = params.declare(self, [*params.COMMON, *SCHEDULING, URDF, PHYSICS_DT])
         name = self.get_name()
         rate = first['control_rate_hz']
         try:

@@ -1,0 +1,131 @@
+# Copyright 2026 predctl_ros contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Node scheduling: SCHED_FIFO for every thread in realtime mode, executors that stop."""
+
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+SCHED_OTHER, SCHED_FIFO = 0, 1
+
+
+def can_use_fifo() -> bool:
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    except (PermissionError, AttributeError):
+        return False
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    return True
+
+
+needs_fifo = pytest.mark.skipif(not can_use_fifo(), reason='SCHED_FIFO not permitted here')
+
+
+def thread_policies(pid: int) -> dict:
+    """Return {tid: scheduling policy} of a process's threads (field 41 of stat)."""
+    out = {}
+    for task in Path(f'/proc/{pid}/task').iterdir():
+        try:
+            fields = (task / 'stat').read_text().rsplit(')', 1)[1].split()
+        except OSError:
+            continue   # the thread ended meanwhile
+        out[int(task.name)] = int(fields[38])
+    return out
+
+
+def run_python(code: str) -> str:
+    done = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@needs_fifo
+def test_every_thread_and_later_ones_run_fifo():
+    out = run_python("""
+        import os, threading
+        from predctl_ros.nodes.scheduling import set_realtime_priority
+        stop = threading.Event()
+        before = threading.Thread(target=stop.wait)
+        before.start()
+        assert set_realtime_priority(7) is None
+        after = threading.Thread(target=stop.wait)
+        after.start()
+        tids = [int(t) for t in os.listdir('/proc/self/task')]
+        print(len(tids), sorted({(os.sched_getscheduler(t), os.sched_getparam(t).sched_priority)
+                                 for t in tids}))
+        stop.set()
+        """)
+    count, policies = out.split(' ', 1)
+    assert int(count) >= 3
+    assert policies.strip() == f'[({SCHED_FIFO}, 7)]'
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to drop to an unprivileged user')
+def test_without_permission_the_reason_is_returned():
+    out = run_python("""
+        import os, resource
+        from predctl_ros.nodes.scheduling import set_realtime_priority
+        resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))
+        os.setgid(65534)
+        os.setuid(65534)
+        print(set_realtime_priority(10))
+        print(os.sched_getscheduler(0))
+        """)
+    reason, policy = out.strip().splitlines()
+    assert 'not permitted' in reason and 'CAP_SYS_NICE' in reason
+    assert int(policy) == SCHED_OTHER
+
+
+def test_priority_zero_changes_nothing():
+    out = run_python("""
+        import os
+        from predctl_ros.nodes.scheduling import set_realtime_priority
+        print(set_realtime_priority(0), os.sched_getscheduler(0))
+        """)
+    assert out.split() == ['None', str(SCHED_OTHER)]
+
+
+def wait_for_log(processes, proc, text: str, timeout: float = 60.0) -> str:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        log = processes.output(proc)
+        if text in log:
+            return log
+        assert proc.poll() is None, log
+        time.sleep(0.2)
+    raise AssertionError(f'{text!r} not logged within {timeout} s:\n{processes.output(proc)}')
+
+
+@needs_fifo
+def test_realtime_node_runs_fifo_lockstep_node_does_not(ros):
+    processes, _ = ros
+    sim = processes.start('sim_node', params={'mode': 'realtime', 'realtime_priority': 11})
+    policy = processes.start('policy_node', params={'mode': 'lockstep',
+                                                    'realtime_priority': 11})
+    wait_for_log(processes, sim, 'SCHED_FIFO priority 11')
+    wait_for_log(processes, policy, 'waiting for a goal')
+    time.sleep(1.0)   # let the DDS threads of both come up
+    sim_policies = thread_policies(sim.pid)
+    assert len(sim_policies) > 3 and set(sim_policies.values()) == {SCHED_FIFO}, sim_policies
+    assert set(thread_policies(policy.pid).values()) == {SCHED_OTHER}
+    assert 'SCHED_FIFO' not in processes.output(policy)
+
+
+@pytest.mark.parametrize('executor', ['events', 'single_threaded'])
+def test_node_stops_on_sigint(ros, executor):
+    """The EventsExecutor's spin() ignores Ctrl-C; the nodes' spin loop must not."""
+    processes, _ = ros
+    proc = processes.start('sim_node', params={'mode': 'realtime', 'executor': executor,
+                                               'realtime_priority': 0})
+    wait_for_log(processes, proc, 'holding the arm')
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 0
+    assert time.monotonic() - start < 3.0
