@@ -13,7 +13,15 @@ Benchmark the ROS stack's timing: realtime control at 50 Hz and the policy node'
      arrival to command published; p50 = median of the 1 s windows, p99 = worst window),
      and as a third node sees it (a command's arrival minus its state's arrival, which
      adds the probe's own callback scheduling);
-   * CPU per node: utime + stime from /proc over the window, as % of one core.
+   * late commands: the share policy_node published more than 2 ms (a tenth of the period)
+     after their state arrived, over the whole window (its /diagnostics counts them);
+   * CPU per node: utime + stime from /proc over the window, as % of one core;
+   * the platform's floor: before the nodes start, a bare SCHED_FIFO process on the
+     control CPUs sleeps to each period and records how late it wakes up, under the same
+     load. No ROS and no network: what the machine and its kernel allow.
+   The nodes run as config/panda_reach.yaml says (SCHED_FIFO priority 50, EventsExecutor);
+   the probe one priority below them. ``--control-cpus 0 --load-cpus 1`` reserves a core
+   for the control nodes and keeps the training load off it (written as its own section).
 2. Top rate: policy_node in lockstep mode answers each joint state with one command; the
    probe sends the next state as soon as a command arrives (ping-pong) for
    ``--pingpong`` seconds; the rate is answered states per second.
@@ -23,14 +31,16 @@ Usage::
     python bench/bench_ros.py                               # 5 min realtime, with training load
     python bench/bench_ros.py --quick                       # 20 s smoke run
     python bench/bench_ros.py --write docs/benchmarks.md
+    python bench/bench_ros.py --control-cpus 0 --load-cpus 1 --write docs/benchmarks.md
 """
 
 import argparse
 import datetime
+import gc
+import json
 import os
 from pathlib import Path
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,7 +54,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from predctl_ros import stack  # noqa: E402
 from predctl_ros.bringup import Bringup, find_executable, node_command  # noqa: E402
-from predctl_ros.nodes.scheduling import set_realtime_priority  # noqa: E402
+from predctl_ros.realtime import parse_cpus, set_cpu_affinity, set_realtime_priority  # noqa: E402,E501
 
 try:
     from bench.report import cpu_model, write_section  # noqa: E402
@@ -72,14 +82,53 @@ def start_nodes(values, log_dir, names=('sim_node', 'policy_node')) -> Bringup:
     return running
 
 
-def start_load(kind, out_dir):
-    """Start a background CPU load: a training run (or nothing)."""
+def pin(priority: int, cpus: str, who: str) -> None:
+    """Give this process SCHED_FIFO priority and CPUs (0 / empty: leave as is)."""
+    for reason in (set_realtime_priority(priority), set_cpu_affinity(parse_cpus(cpus))):
+        if reason:
+            raise RuntimeError(f'{who}: {reason}')
+
+
+def sleeper(priority: int, cpus: str, duration: float, period: float) -> dict:
+    """
+    Wake up every period at SCHED_FIFO priority and record how late each wake-up is.
+
+    The platform's own floor for a real-time loop: no ROS, no network, only sleep and
+    wake, under the same load as the nodes.
+
+    :return: dict of wake-up lateness p50 / p99 / max (ms) and the count over 2 ms.
+    """
+    gc.disable()
+    pin(priority, cpus, 'sleeper')
+    late = np.zeros(int(duration / period))
+    due = time.monotonic() + period
+    for i in range(len(late)):
+        time.sleep(max(0.0, due - time.monotonic()))
+        late[i] = time.monotonic() - due
+        due += period
+    late *= 1e3
+    return {'p50': float(np.percentile(late, 50)), 'p99': float(np.percentile(late, 99)),
+            'max': float(late.max()), 'over_2ms': int((late > 2.0).sum()), 'n': len(late)}
+
+
+def start_sleeper(priority: int, cpus: str, duration: float,
+                  period: float) -> subprocess.Popen:
+    """Run :func:`sleeper` in a process of its own; its result is one JSON line."""
+    return subprocess.Popen([sys.executable, __file__, '--sleeper', str(priority), cpus,
+                             str(duration), str(period)], stdout=subprocess.PIPE, text=True)
+
+
+def start_load(kind, out_dir, cpus: str = ''):
+    """Start a background CPU load: a training run (or nothing), on some CPUs if given."""
     if kind == 'none':
         return None
     cmd = [find_executable('predctl_ros', 'predctl'), 'train', '--config',
            str(REPO_ROOT / 'config' / 'train_reach2d.yaml'), '--out', str(out_dir),
            '--set', 'iterations=1000']
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pinned = parse_cpus(cpus)
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, pinned)) if pinned
+                            else None)
 
 
 class Probe:
@@ -93,9 +142,7 @@ class Probe:
             starts its threads so that they inherit it: the probe's timestamps are the
             measurement, so a busy load must not delay them either.
         """
-        if priority and set_realtime_priority(priority):
-            raise RuntimeError(f'cannot run the probe at SCHED_FIFO priority {priority}: '
-                               f'{set_realtime_priority(priority)}')
+        pin(priority, '', 'probe')
         import rclpy
         from geometry_msgs.msg import PointStamped
         from rclpy.qos import qos_profile_sensor_data
@@ -186,15 +233,22 @@ def realtime_stats(states, commands, period):
 def bench_realtime(args, log_dir):
     """Run the realtime stack beside the load and return its timing statistics."""
     values = {'mode': 'realtime', 'control_rate_hz': str(args.rate),
-              'checkpoint': args.checkpoint}
-    load = start_load(args.load, Path(log_dir) / 'train')
+              'checkpoint': args.checkpoint, 'control_cpus': args.control_cpus}
+    load = start_load(args.load, Path(log_dir) / 'train', args.load_cpus)
+    # The platform's floor first, alone on the control CPUs under the same load: beside the
+    # nodes at equal FIFO priority it would measure their run time, not the platform.
+    time.sleep(args.settle)
+    floor, _ = start_sleeper(args.priority, args.control_cpus, min(args.duration, 60.0),
+                             1.0 / args.rate).communicate(timeout=args.duration + 120)
     running = start_nodes(values, log_dir)
     procs = running.procs
-    probe = Probe(args.priority)
+    # One below the nodes, on any CPU: the probe must not delay what it measures.
+    probe = Probe(max(args.priority - 1, 0))
     try:
         probe.wait_for_policy()
         probe.send_goal(GOAL)
         probe.spin(args.settle)
+        before = probe.policy_windows[-1] if probe.policy_windows else {}
         probe.states.clear()
         probe.commands.clear()
         probe.policy_windows.clear()
@@ -211,12 +265,24 @@ def bench_realtime(args, log_dir):
                                 for w in windows) if windows else np.nan
         stats['step_p50'] = float(np.median([float(w['step_latency_p50_ms'])
                                              for w in windows])) if windows else np.nan
+        # Counts run over the node's life: the window's share is the difference.
+        timed, late = (int(windows[-1][k]) - int(before.get(k, 0)) if windows else 0
+                       for k in ('timed_commands_total', 'late_commands_total'))
+        stats['late'], stats['timed'] = late, timed
+        stats['late_ms'] = windows[-1]['late_threshold_ms'] if windows else '?'
+        stats['floor'] = json.loads(floor)
     finally:
         probe.close()
         running.stop()
         if load is not None:
-            load.send_signal(signal.SIGINT)
-            load.wait()
+            # SIGTERM: a shell that starts the benchmark in the background leaves SIGINT
+            # ignored in its children.
+            load.terminate()
+            try:
+                load.wait(30)
+            except subprocess.TimeoutExpired:
+                load.kill()
+                load.wait()
     stats.update({f'cpu_{n}': v for n, v in cpu.items()}, wall=wall)
     return stats
 
@@ -259,6 +325,10 @@ def bench_pingpong(args, log_dir):
 
 def main(argv=None):
     """Run the benchmark and print (or write) the markdown section."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['--sleeper']:
+        print(json.dumps(sleeper(int(argv[1]), argv[2], float(argv[3]), float(argv[4]))))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--duration', type=float, default=300.0, help='realtime window (s)')
     parser.add_argument('--rate', type=float, default=50.0, help='control rate (Hz)')
@@ -270,6 +340,11 @@ def main(argv=None):
     parser.add_argument('--priority', type=int, default=50,
                         help='SCHED_FIFO priority of the probe in the realtime run (0: normal; '
                              'the nodes take theirs from config/panda_reach.yaml)')
+    parser.add_argument('--control-cpus', default='', metavar='CPUS',
+                        help="CPUs reserved for the nodes and the sleeper, e.g. '0' "
+                             '(stack argument control_cpus; empty: any)')
+    parser.add_argument('--load-cpus', default='', metavar='CPUS',
+                        help="CPUs of the training load, e.g. '1' (empty: any)")
     parser.add_argument('--quick', action='store_true', help='20 s realtime, 5 s ping-pong')
     parser.add_argument('--write', metavar='FILE')
     args = parser.parse_args(argv)
@@ -277,15 +352,21 @@ def main(argv=None):
         args.duration, args.pingpong = min(args.duration, 20.0), min(args.pingpong, 5.0)
     os.environ.setdefault('ROS_DOMAIN_ID', str(90 + os.getpid() % 10))
     with tempfile.TemporaryDirectory() as log_dir:
-        rt = bench_realtime(args, log_dir)
+        # Ping-pong first: the realtime run leaves this process under SCHED_FIFO.
         rate = bench_pingpong(args, log_dir)
-    cmd = 'python bench/bench_ros.py ' + ' '.join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+        rt = bench_realtime(args, log_dir)
+    fl = rt['floor']
+    cmd = 'python bench/bench_ros.py ' + ' '.join(shlex.quote(a) for a in argv)
+    title = 'ROS stack timing' + (', control core reserved' if args.control_cpus else
+                                  ', cores shared')
     body = '\n'.join([
-        '## ROS stack timing',
+        f'## {title}',
         '',
         f'`{cmd.strip()}` on {cpu_model()}, '
         f'{datetime.date.today().isoformat()}. Realtime window {rt["wall"]:.0f} s at '
-        f'{args.rate:g} Hz, load: {args.load}.',
+        f'{args.rate:g} Hz, load: {args.load}'
+        f'{f" on CPUs {args.load_cpus}" if args.load_cpus else ""}; control nodes, probe and '
+        f'sleeper on CPUs {args.control_cpus or "any"}, probe on any CPU.',
         '',
         '| measure | value | goal |',
         '|---|---|---|',
@@ -293,18 +374,27 @@ def main(argv=None):
         f'| missed control periods | {rt["missed"]} | 0 |',
         f'| period jitter p50 / p99 / max (ms) | {rt["jitter_p50"]:.2f} / '
         f'{rt["jitter_p99"]:.2f} / {rt["jitter_max"]:.2f} | |',
-        f'| policy_node: joint state arrival -> command published, p50 / p99 (ms) | '
-        f'{rt["node_p50"]:.2f} / {rt["node_p99"]:.2f} | p99 <= 2 |',
+        f'| policy_node: joint state arrival -> command published, median of the 1 s '
+        f'windows\' p50 / worst window\'s p99 (ms) | {rt["node_p50"]:.2f} / '
+        f'{rt["node_p99"]:.2f} | |',
+        f'| policy_node: commands later than {rt["late_ms"]} ms after their state | '
+        f'{rt["late"]} of {rt["timed"]} ({rt["late"] / max(rt["timed"], 1):.2%}) | '
+        '< 1 % (overall p99 <= 2 ms) |',
         f'| policy_node: SNN step alone, p50 (ms) | {rt["step_p50"]:.3f} | |',
         f'| seen by a third node: state -> command p50 / p99 (ms) | {rt["latency_p50"]:.2f} / '
         f'{rt["latency_p99"]:.2f} | |',
+        f'| platform floor: a bare SCHED_FIFO sleeper on the control CPUs under the same '
+        f'load, {fl["n"] / args.rate:.0f} s before the nodes start: wake-up lateness p50 / '
+        f'p99 / max (ms), wake-ups over 2 ms | {fl["p50"]:.2f} / {fl["p99"]:.2f} / '
+        f'{fl["max"]:.2f}, {fl["over_2ms"]} of {fl["n"]} | |',
         f'| CPU sim_node / policy_node (% of a core) | {rt.get("cpu_sim_node", 0):.0f} / '
         f'{rt.get("cpu_policy_node", 0):.0f} | |',
         f'| policy_node top rate, ping-pong (Hz) | {rate:.0f} | >= 500 |',
     ])
     print(body)
     if args.write:
-        write_section(args.write, 'bench_ros', body)
+        write_section(args.write, 'bench_ros_reserved' if args.control_cpus else 'bench_ros',
+                      body)
     return 0
 
 

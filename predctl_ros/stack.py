@@ -9,6 +9,7 @@ One definition, read by ``launch/panda_reach.launch.py`` (ROS installs) and by
 
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+from predctl_ros.realtime import parse_cpus
 from predctl_ros.resources import share_path
 
 PACKAGE = 'predctl_ros'
@@ -44,6 +45,8 @@ ARGUMENTS = (
     Argument('record', 'false', 'Record the topics the trainer needs to a rosbag2 folder.',
              ('true', 'false')),
     Argument('bag', 'bags/panda_reach', 'Bag folder written when record is true.'),
+    Argument('control_cpus', '', 'CPUs reserved for sim_node and policy_node in realtime '
+             "mode, e.g. '0' (empty: any CPU); keep other work off them (taskset)."),
 )
 
 
@@ -88,6 +91,10 @@ def check_arguments(values: Dict[str, str]) -> Dict[str, str]:
             raise ValueError(f'argument {name}={merged[name]!r} is not a number') from None
         if number < 0 or (name == 'control_rate_hz' and number == 0):
             raise ValueError(f'argument {name}={merged[name]!r} must be positive')
+    try:
+        parse_cpus(merged['control_cpus'])
+    except ValueError as exc:
+        raise ValueError(f'argument control_cpus: {exc}') from None
     if merged['record'] == 'true' and not merged['bag']:
         raise ValueError('argument record=true needs a bag folder')
     return merged
@@ -103,12 +110,14 @@ def panda_reach_nodes(values: Dict[str, str]) -> List[NodeLaunch]:
     args = check_arguments(values)
     params_file = share_path(*PARAMS_FILE)
     shared = {'control_rate_hz': float(args['control_rate_hz']), 'mode': args['mode']}
+    control = {'cpu_affinity': args['control_cpus']}
     # The simulator is the clock; everyone else runs on its time.
     sim_time = {'use_sim_time': True}
     nodes = [
-        NodeLaunch(PACKAGE, 'sim_node', 'sim_node', (params_file, shared)),
+        NodeLaunch(PACKAGE, 'sim_node', 'sim_node', (params_file, shared, control)),
         NodeLaunch(PACKAGE, 'policy_node', 'policy_node',
-                   (params_file, shared, sim_time, {'checkpoint': args['checkpoint']})),
+                   (params_file, shared, control, sim_time,
+                    {'checkpoint': args['checkpoint']})),
     ]
     if args['goals'] == 'random':
         nodes.append(NodeLaunch(

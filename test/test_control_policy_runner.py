@@ -130,7 +130,18 @@ def test_step_stats_summary():
     assert out['step_latency_max_ms'] == pytest.approx(6.0)   # the ring keeps the last 4
     assert out['rate_hz'] == [10.0, 20.0] and out['synops_per_step'] == 100
     assert out['state_to_command_p99_ms'] == pytest.approx(2.0)
-    assert stats.summary() == {'steps': 0}
+    assert stats.summary() == {'steps': 0, 'commands_total': 6, 'late_commands_total': 0}
+
+
+def test_step_stats_count_late_commands_over_all_windows():
+    stats = StepStats(capacity=4, late_s=0.002)
+    for latency in (0.001, 0.0021, 0.002, 0.005):
+        stats.add(0.0005, np.array([1.0]), 1, state_to_command_s=latency)
+    assert stats.summary()['late_commands_total'] == 2   # 2.1 and 5 ms; 2.0 is on time
+    stats.add(0.0005, np.array([1.0]), 1, state_to_command_s=0.003)
+    stats.add(0.0005, np.array([1.0]), 1)                 # no arrival time: not counted
+    out = stats.summary()
+    assert (out['commands_total'], out['late_commands_total']) == (5, 3)
 
 
 @pytest.mark.parametrize('point, frame, message', [

@@ -10,6 +10,8 @@ import sys
 import textwrap
 import time
 
+from predctl_ros import stack
+from predctl_ros.realtime import parse_cpus, set_cpu_affinity
 import pytest
 
 SCHED_OTHER, SCHED_FIFO = 0, 1
@@ -25,6 +27,19 @@ def can_use_fifo() -> bool:
 
 
 needs_fifo = pytest.mark.skipif(not can_use_fifo(), reason='SCHED_FIFO not permitted here')
+
+
+def thread_cpus(pid: int) -> set:
+    """Return the distinct CPU lists the threads of a process may run on."""
+    out = set()
+    for task in Path(f'/proc/{pid}/task').iterdir():
+        try:
+            status = (task / 'status').read_text()
+        except OSError:
+            continue
+        out.add(next(line.split()[1] for line in status.splitlines()
+                     if line.startswith('Cpus_allowed_list')))
+    return out
 
 
 def thread_policies(pid: int) -> dict:
@@ -50,7 +65,7 @@ def run_python(code: str) -> str:
 def test_every_thread_and_later_ones_run_fifo():
     out = run_python("""
         import os, threading
-        from predctl_ros.nodes.scheduling import set_realtime_priority
+        from predctl_ros.realtime import set_realtime_priority
         stop = threading.Event()
         before = threading.Thread(target=stop.wait)
         before.start()
@@ -71,7 +86,7 @@ def test_every_thread_and_later_ones_run_fifo():
 def test_without_permission_the_reason_is_returned():
     out = run_python("""
         import os, resource
-        from predctl_ros.nodes.scheduling import set_realtime_priority
+        from predctl_ros.realtime import set_realtime_priority
         resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))
         os.setgid(65534)
         os.setuid(65534)
@@ -86,7 +101,7 @@ def test_without_permission_the_reason_is_returned():
 def test_priority_zero_changes_nothing():
     out = run_python("""
         import os
-        from predctl_ros.nodes.scheduling import set_realtime_priority
+        from predctl_ros.realtime import set_realtime_priority
         print(set_realtime_priority(0), os.sched_getscheduler(0))
         """)
     assert out.split() == ['None', str(SCHED_OTHER)]
@@ -129,3 +144,48 @@ def test_node_stops_on_sigint(ros, executor):
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 0
     assert time.monotonic() - start < 3.0
+
+
+@pytest.mark.parametrize('text, cpus', [
+    ('', set()), ('0', {0}), ('0,2', {0, 2}), ('1-3', {1, 2, 3}), (' 0-1, 4 ', {0, 1, 4})])
+def test_cpu_lists_parse_as_taskset_writes_them(text, cpus):
+    assert parse_cpus(text) == cpus
+
+
+@pytest.mark.parametrize('text', ['a', '2-1', '-1', '0-', '1;2'])
+def test_bad_cpu_lists_are_refused(text):
+    with pytest.raises(ValueError, match='CPU'):
+        parse_cpus(text)
+
+
+def test_unavailable_cpus_are_named():
+    reason = set_cpu_affinity({4095})
+    assert 'CPUs [4095] are not available' in reason
+
+
+def test_stack_passes_control_cpus_to_the_control_nodes_only():
+    nodes = {n.name: n for n in stack.panda_reach_nodes({'control_cpus': '0',
+                                                         'goals': 'random'})}
+
+    def values(name):
+        merged = {}
+        for part in nodes[name].parameters:
+            if isinstance(part, dict):
+                merged.update(part)
+        return merged
+    assert values('sim_node')['cpu_affinity'] == '0'
+    assert values('policy_node')['cpu_affinity'] == '0'
+    assert 'cpu_affinity' not in values('goal_publisher')
+    with pytest.raises(ValueError, match='control_cpus'):
+        stack.check_arguments({'control_cpus': 'x'})
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason='needs two CPUs')
+def test_realtime_node_runs_on_its_cpus(ros):
+    processes, _ = ros
+    cpu = min(os.sched_getaffinity(0))
+    sim = processes.start('sim_node', params={'mode': 'realtime', 'realtime_priority': 0,
+                                              'cpu_affinity': str(cpu)})
+    wait_for_log(processes, sim, f'all threads run on CPUs [{cpu}]')
+    time.sleep(1.0)
+    assert thread_cpus(sim.pid) == {str(cpu)}

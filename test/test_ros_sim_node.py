@@ -177,6 +177,7 @@ def test_lockstep(ros):
     ('mode', 'fast', 'must be one of'),
     ('executor', 'multi', 'must be one of'),
     ('realtime_priority', 99, 'must be an integer in [0, 98]'),
+    ('cpu_affinity', '0-x', 'is not a CPU list'),
 ])
 def test_bad_start_parameter_stops_the_node(ros, name, value, says):
     """A refused start value: the node exits non-zero with a message naming the parameter."""

@@ -93,6 +93,20 @@ def test_chunked_sequence_equals_whole_sequence_with_gradients():
     torch.testing.assert_close(g_chunked, g_whole)
 
 
+@pytest.mark.parametrize('rank', [None, 6])
+def test_frozen_network_passes_the_same_input_gradients(rank):
+    """A frozen model (under the policy loss) skips its weight gradients, not the chain."""
+    net = PredictionNet(3, 2, hidden=(24, 24), neuron='alif', rank=rank).double()
+    x = (torch.randn(6, 2, 5, dtype=F64) * 2.0).requires_grad_()
+    trained, _ = net(x)
+    (g_trained,) = torch.autograd.grad(trained.square().sum(), x)
+    net.requires_grad_(False)
+    frozen, _ = net(x)
+    (g_frozen,) = torch.autograd.grad(frozen.square().sum(), x)
+    torch.testing.assert_close(g_frozen, g_trained, rtol=0, atol=0)
+    assert g_frozen.abs().sum() > 0
+
+
 def test_fused_network_matches_reference_network():
     net = PolicyNet(3, 2, 2, hidden=(20, 20), neuron='alif', silent_decay_per_s=10.0).double()
     x = torch.randn(6, 2, 5, dtype=F64) * 3.0

@@ -7,10 +7,11 @@ import subprocess
 import sys
 
 HELP = ('run the benchmarks in bench/ (SNN training and control step, environments, bag '
-        'ingestion)')
+        'ingestion, a training iteration, ROS stack timing)')
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / 'bench'
-SCRIPTS = {'snn': 'bench_snn.py', 'envs': 'bench_envs.py', 'bags': 'bench_bags.py'}
+SCRIPTS = {'snn': 'bench_snn.py', 'envs': 'bench_envs.py', 'bags': 'bench_bags.py',
+           'train': 'bench_train.py', 'ros': 'bench_ros.py'}
 
 
 def add_arguments(parser):

@@ -38,13 +38,17 @@ def add_arguments(parser):
     parser.add_argument('--domain-id', type=int,
                         help='ROS_DOMAIN_ID for the stack (default: from the environment)')
     parser.add_argument('--report', metavar='FILE', help='write the per-goal report (JSON)')
+    parser.add_argument('--control-cpus', default='', metavar='CPUS',
+                        help='CPUs reserved for sim_node and policy_node in realtime mode, '
+                             "e.g. '0'; keep other work off them (taskset -c 1 predctl train)")
 
 
 def stack_values(args) -> dict:
     """Return the stack arguments (predctl_ros.stack.ARGUMENTS) for the command line."""
     values = {'checkpoint': args.checkpoint, 'control_rate_hz': str(args.control_rate),
               'mode': args.mode, 'goals': args.goals, 'goal_count': str(args.count),
-              'rviz': 'false', 'record': 'true' if args.record else 'false'}
+              'rviz': 'false', 'record': 'true' if args.record else 'false',
+              'control_cpus': args.control_cpus}
     if args.record:
         values['bag'] = args.record
     return values

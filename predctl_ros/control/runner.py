@@ -215,12 +215,18 @@ class PolicyRunner:
 class StepStats:
     """Per-window statistics of control steps: latencies, firing rates, SynOps."""
 
-    def __init__(self, capacity: int = 8192):
+    def __init__(self, capacity: int = 8192, late_s: Optional[float] = None):
         """
         Preallocate the latency ring buffers.
 
         :param capacity: most recent samples kept per window.
+        :param late_s: a command published more than this after its state's arrival counts
+            as late; the late count runs over all windows (a per-window p99 cannot be
+            pooled into the whole run's, a count can).
         """
+        self.late_s = late_s
+        self.late_total = 0
+        self.e2e_total = 0
         self._step = np.zeros(capacity)
         self._e2e = np.zeros(capacity)
         self._n = 0
@@ -245,6 +251,8 @@ class StepStats:
         if state_to_command_s is not None:
             self._e2e[self._n_e2e % cap] = state_to_command_s
             self._n_e2e += 1
+            self.e2e_total += 1
+            self.late_total += self.late_s is not None and state_to_command_s > self.late_s
         if self._rates is None or len(self._rates) != len(rates_hz):
             self._rates = np.zeros(len(rates_hz))
         self._rates += rates_hz
@@ -257,10 +265,12 @@ class StepStats:
 
         :param reset: start a new window.
         :return: dict with steps, step_latency_p50_ms/p99_ms/max_ms,
-            state_to_command_p50_ms/p99_ms, rate_hz (per layer) and synops_per_step.
+            state_to_command_p50_ms/p99_ms, rate_hz (per layer), synops_per_step and,
+            over all windows, commands_total and late_commands_total.
         """
         n = min(self._n, len(self._step))
-        out = {'steps': self._n}
+        out = {'steps': self._n, 'commands_total': self.e2e_total,
+               'late_commands_total': self.late_total}
         if n:
             step = self._step[:n] * 1e3
             out.update(step_latency_p50_ms=float(np.percentile(step, 50)),

@@ -49,6 +49,7 @@ from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker
 
 SHIPPED_CHECKPOINT = ('models', 'panda_reach_snn.safetensors')
+LATE_SHARE = 0.1   # of the control period: a command later than this after its state is late
 
 
 def _frames(value):
@@ -121,7 +122,7 @@ class PolicyNode(Node):
             raise params.ParameterError(f"{self.get_name()}: parameter 'checkpoint': "
                                         f'{exc}') from exc
         self.rejects = params.RejectCounter(self)
-        self.stats = StepStats()
+        self.stats = self._new_stats()
         n = len(self.joint_names)
         self._q, self._qd = np.zeros(n), np.zeros(n)
         self._has_qd = False
@@ -162,6 +163,10 @@ class PolicyNode(Node):
         return PolicyRunner(resolve_checkpoint(value), control_dt_s=self.control_dt_s,
                             n_joints=len(self.joint_names))
 
+    def _new_stats(self) -> StepStats:
+        # Late = over a tenth of the control period (2 ms at 50 Hz) from state to command.
+        return StepStats(late_s=LATE_SHARE * self.control_dt_s)
+
     def _describe(self) -> str:
         spec = self.runner.net_spec
         return (f'checkpoint {self.runner.path} (task {self.runner.spec.task_id}, '
@@ -177,7 +182,7 @@ class PolicyNode(Node):
             if self.runner.target is not None:
                 runner.set_target(self.runner.target)
             self.runner = runner
-            self.stats = StepStats()
+            self.stats = self._new_stats()
             self.get_logger().info(f'hot-swapped the network: {self._describe()}')
         elif name == 'goal_height':
             self.goal_height = value
@@ -364,6 +369,9 @@ class PolicyNode(Node):
             'joint_states_accepted': str(self._states),
             'commands_published': str(self._commands),
             'zero_torque_commands': str(self._zero_commands),
+            'late_threshold_ms': f'{LATE_SHARE * self.control_dt_s * 1e3:g}',
+            'late_commands_total': str(summary['late_commands_total']),
+            'timed_commands_total': str(summary['commands_total']),
         }
         for key in ('step_latency_p50_ms', 'step_latency_p99_ms', 'step_latency_max_ms',
                     'state_to_command_p50_ms', 'state_to_command_p99_ms', 'synops_per_step'):

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The one main() of the long-running nodes: init, spin, refuse bad parameters, shut down."""
 
+import gc
 from typing import Callable, Optional
 
 from predctl_ros.nodes.params import ParameterError
@@ -29,6 +30,10 @@ def run_node(make_node: Callable, name: str, args=None,
     node, executor, code, interrupted = None, None, 0, False
     try:
         node = make_node()
+        # What start-up made (torch, the network, rclpy) lives as long as the node: moved out
+        # of the collector's view, a full collection no longer walks it and pauses the
+        # control loop for tens of milliseconds.
+        gc.freeze()
         if spin is not None:
             spin(node)
         else:

@@ -1,19 +1,18 @@
 # Copyright 2026 predctl_ros contributors
 # SPDX-License-Identifier: Apache-2.0
 """
-How a control node is scheduled: its rclpy executor and its OS real-time priority.
+How a control node is scheduled: its rclpy executor, real-time priority and CPUs.
 
 The 50 Hz loop shares the CPU with whatever else runs (a training run, RViz). Two things
 decide its timing tail: the executor's cost per message (rclpy's Python
 SingleThreadedExecutor walks every entity of the node on each wake-up; the C++
 EventsExecutor dispatches the one ready callback) and whether the kernel lets a busy
-process preempt the node (SCHED_FIFO threads run before every normal-priority thread).
+process preempt the node (SCHED_FIFO threads run before every normal-priority thread, and
+a core of their own keeps busy processes' system calls from delaying them).
 Franka's own controllers run the same way: a real-time priority thread per control loop.
 """
 
-import os
-from typing import Optional
-
+from predctl_ros import realtime
 from predctl_ros.nodes import params
 from predctl_ros.nodes.params import Param
 import rclpy.executors
@@ -29,7 +28,23 @@ REALTIME_PRIORITY = Param(
     'runs at normal priority. Not applied in lockstep mode, which runs as fast as it can.',
     lambda v: None if isinstance(v, int) and 0 <= v <= 98 else
     f'must be an integer in [0, 98], got {v!r}', read_only=True)
-SCHEDULING = (EXECUTOR, REALTIME_PRIORITY)
+
+
+def _cpu_list(value):
+    try:
+        realtime.parse_cpus(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+CPU_AFFINITY = Param(
+    'cpu_affinity', '', "CPUs for all the node's threads in realtime mode, as taskset writes "
+    "them ('0', '0,2', '2-3'); empty = any CPU. Reserve a core for the control nodes and keep "
+    'other work (training) off it: on a kernel without full preemption, priority alone does '
+    'not stop a busy process on the same core from delaying the loop.', _cpu_list,
+    read_only=True)
+SCHEDULING = (EXECUTOR, REALTIME_PRIORITY, CPU_AFFINITY)
 
 
 def make_executor(kind: str) -> rclpy.executors.Executor:
@@ -45,38 +60,6 @@ def make_executor(kind: str) -> rclpy.executors.Executor:
     return rclpy.executors.SingleThreadedExecutor()
 
 
-def set_realtime_priority(priority: int) -> Optional[str]:
-    """
-    Put every thread of this process (and threads it starts later) under SCHED_FIFO.
-
-    rclpy and the DDS middleware have already started their threads when a node reads its
-    parameters, and a thread's policy is its own, so each one is set; threads created later
-    inherit the policy of their creator.
-
-    :param priority: 1..98 (0: do nothing).
-    :return: None on success, else the reason it was not applied.
-    """
-    if priority <= 0:
-        return None
-    if not hasattr(os, 'sched_setscheduler'):
-        return 'this OS has no SCHED_FIFO'
-    param = os.sched_param(priority)
-    try:
-        tids = [int(t) for t in os.listdir('/proc/self/task')]
-    except OSError:
-        tids = [0]
-    try:
-        for tid in tids:
-            try:
-                os.sched_setscheduler(tid, os.SCHED_FIFO, param)
-            except ProcessLookupError:
-                pass   # the thread ended meanwhile
-    except PermissionError:
-        return ('not permitted (needs CAP_SYS_NICE, e.g. an rtprio entry in '
-                '/etc/security/limits.conf)')
-    return None
-
-
 def executor_for(node) -> rclpy.executors.Executor:
     """
     Apply a node's scheduling parameters and return the executor to spin it with.
@@ -89,14 +72,23 @@ def executor_for(node) -> rclpy.executors.Executor:
     def value(name, default):
         return node.get_parameter(name).value if node.has_parameter(name) else default
 
-    priority = value(REALTIME_PRIORITY.name, 0)
-    if priority and value('mode', 'realtime') == 'realtime':
-        reason = set_realtime_priority(priority)
-        if reason:
-            node.get_logger().warning(f'realtime_priority {priority} not applied: {reason}; '
-                                      'running at normal priority')
-        else:
-            node.get_logger().info(f'all threads run under SCHED_FIFO priority {priority}')
+    if value('mode', 'realtime') == 'realtime':
+        logger = node.get_logger()
+        priority = value(REALTIME_PRIORITY.name, 0)
+        cpus = realtime.parse_cpus(value(CPU_AFFINITY.name, ''))
+        if priority:
+            reason = realtime.set_realtime_priority(priority)
+            if reason:
+                logger.warning(f'realtime_priority {priority} not applied: {reason}; running '
+                               'at normal priority')
+            else:
+                logger.info(f'all threads run under SCHED_FIFO priority {priority}')
+        if cpus:
+            reason = realtime.set_cpu_affinity(cpus)
+            if reason:
+                logger.warning(f'cpu_affinity not applied: {reason}; running on any CPU')
+            else:
+                logger.info(f'all threads run on CPUs {sorted(cpus)}')
     executor = make_executor(value(EXECUTOR.name, 'single_threaded'))
     executor.add_node(node)
     return executor

@@ -290,6 +290,9 @@ def _use_kernels(t: Tensor) -> bool:
     return USE_KERNELS and t.device.type == 'cpu' and t.dtype in (torch.float32, torch.float64)
 
 
+REC_WEIGHTS_AT = 10   # index of the first recurrent weight among _LayerScan's inputs
+
+
 class _LayerScan(torch.autograd.Function):
 
     @staticmethod
@@ -359,8 +362,13 @@ class _LayerScan(torch.autograd.Function):
             g_decay_syn, g_decay_mem, g_decay_ada = _decay_grads_torch(
                 cfg, saved, syn0, mem0, ada0, g_cur, g_volt, g_ada_all)
 
-        g_rec, g_z0 = (), None
-        if cfg.rec != 'none':
+        g_rec, g_z0 = (None,) * len(rec_weights), None
+        # Weight gradients are skipped for a frozen network (the model under the policy
+        # loss): the outer sums are the largest matmuls of the backward pass.
+        rec_grads = any(ctx.needs_input_grad[REC_WEIGHTS_AT:])
+        if cfg.rec != 'none' and not rec_grads:
+            g_z0 = g_z
+        elif cfg.rec != 'none':
             # dW = sum_k g_k^T z_{k-1}: step 0 pairs with z0, the rest with spikes[:-1] (no cat).
             spikes_prev = saved.spikes[:-1].reshape(-1, n)
             if cfg.rec == 'dense':
