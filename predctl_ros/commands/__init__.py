@@ -10,6 +10,7 @@ Each module here defines ``HELP``, ``add_arguments(parser)`` and ``run(args) -> 
 COMMANDS = {
     'demo': 'demo',
     'train': 'train',
+    'ablate': 'ablate',
     'eval': 'evaluate',
     'info': 'info',
     'render': 'render',
