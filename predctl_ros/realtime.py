@@ -35,11 +35,17 @@ def parse_cpus(text: str) -> Set[int]:
     return cpus
 
 
-def _thread_ids():
+def _each_thread(apply) -> None:
+    # A thread's scheduling policy and CPUs are its own: set them on every thread there is.
     try:
-        return [int(t) for t in os.listdir('/proc/self/task')]
+        tids = [int(t) for t in os.listdir('/proc/self/task')]
     except OSError:
-        return [0]
+        tids = [0]
+    for tid in tids:
+        try:
+            apply(tid)
+        except ProcessLookupError:
+            pass   # the thread ended meanwhile
 
 
 def set_realtime_priority(priority: int) -> Optional[str]:
@@ -59,11 +65,7 @@ def set_realtime_priority(priority: int) -> Optional[str]:
         return 'this OS has no SCHED_FIFO'
     param = os.sched_param(priority)
     try:
-        for tid in _thread_ids():
-            try:
-                os.sched_setscheduler(tid, os.SCHED_FIFO, param)
-            except ProcessLookupError:
-                pass   # the thread ended meanwhile
+        _each_thread(lambda tid: os.sched_setscheduler(tid, os.SCHED_FIFO, param))
     except PermissionError:
         return ('not permitted (needs CAP_SYS_NICE, e.g. an rtprio entry in '
                 '/etc/security/limits.conf)')
@@ -85,9 +87,5 @@ def set_cpu_affinity(cpus: Set[int]) -> Optional[str]:
     if not cpus <= available:
         return f'CPUs {sorted(cpus - available)} are not available (this process may use ' \
                f'{sorted(available)})'
-    for tid in _thread_ids():
-        try:
-            os.sched_setaffinity(tid, cpus)
-        except ProcessLookupError:
-            pass
+    _each_thread(lambda tid: os.sched_setaffinity(tid, cpus))
     return None

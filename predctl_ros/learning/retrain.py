@@ -348,6 +348,7 @@ def retrain_from_bags(paths: Sequence, out, *, init=None, task: Optional[str] = 
     # --- train: P on recorded windows, then pi through the frozen P ---
     model_opt, policy_opt = make_optimizer(model, cfg), make_optimizer(policy, cfg)
     minibatches, model_loss, distance = 0, None, None
+    activity = ActivityReg.from_config(cfg)
 
     def check_stop():
         if stop():
@@ -361,7 +362,7 @@ def retrain_from_bags(paths: Sequence, out, *, init=None, task: Optional[str] = 
             w = replay.sample(cfg.batch, window, rng)
             loss = prediction_loss(model, torch.from_numpy(w.obs).to(cfg.device),
                                    torch.from_numpy(w.action).to(cfg.device), cfg.warmup,
-                                   cfg.teacher_forcing, activity=ActivityReg.from_config(cfg))
+                                   cfg.teacher_forcing, activity=activity)
             _step(model_opt, model, loss, cfg.grad_clip)
             model_losses.append(loss.item())
             minibatches += 1
@@ -375,7 +376,7 @@ def retrain_from_bags(paths: Sequence, out, *, init=None, task: Optional[str] = 
                     torch.from_numpy(w.action).to(cfg.device),
                     torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(cfg.device),
                     cfg.warmup, cfg.horizon, spec.ee_slice, cfg.action_magnitude,
-                    cfg.action_smoothness, ActivityReg.from_config(cfg))
+                    cfg.action_smoothness, activity)
                 _step(policy_opt, policy, result.total, cfg.grad_clip)
                 distances.append(result.distance.item())
                 minibatches += 1

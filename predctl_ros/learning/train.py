@@ -300,6 +300,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         run_log = RunLog(out, cfg.to_dict(), resume=start_iteration > 0)
     ee = spec.ee_slice
     window = cfg.warmup + cfg.horizon
+    activity = ActivityReg.from_config(cfg)
     summary = {}
 
     progress = tqdm(total=cfg.iterations, initial=start_iteration, unit='it', desc=cfg.task,
@@ -342,7 +343,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
             act = torch.from_numpy(w.action).to(device)
             loss = prediction_loss(model_fit, obs, act, cfg.warmup, cfg.teacher_forcing,
                                    weight=None if weight is None else weight.to(device),
-                                   activity=ActivityReg.from_config(cfg), generator=generator)
+                                   activity=activity, generator=generator)
             _step(model_opt, model, loss, cfg.grad_clip)
             model_losses.append(loss.item())
         t_model = time.perf_counter() - t0 - t_collect
@@ -355,7 +356,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                                   torch.from_numpy(w.goal).to(device),
                                   torch.from_numpy(w.action).to(device), cfg.warmup,
                                   cfg.action_magnitude, cfg.action_smoothness,
-                                  ActivityReg.from_config(cfg))
+                                  activity)
             _step(policy_opt, policy, loss, cfg.grad_clip)
             imitation_losses.append(loss.item())
 
@@ -368,7 +369,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                 torch.from_numpy(w.action).to(device),
                 torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(device),
                 cfg.warmup, cfg.horizon, ee, cfg.action_magnitude, cfg.action_smoothness,
-                ActivityReg.from_config(cfg))
+                activity)
             _step(policy_opt, policy, out_loss.total, cfg.grad_clip)
             policy_losses.append(out_loss.distance.item())
         model.requires_grad_(True)

@@ -72,23 +72,22 @@ def executor_for(node) -> rclpy.executors.Executor:
     def value(name, default):
         return node.get_parameter(name).value if node.has_parameter(name) else default
 
+    def report(reason, setting, fallback, applied):
+        if reason:
+            node.get_logger().warning(f'{setting} not applied: {reason}; {fallback}')
+        else:
+            node.get_logger().info(applied)
+
     if value('mode', 'realtime') == 'realtime':
-        logger = node.get_logger()
         priority = value(REALTIME_PRIORITY.name, 0)
         cpus = realtime.parse_cpus(value(CPU_AFFINITY.name, ''))
         if priority:
-            reason = realtime.set_realtime_priority(priority)
-            if reason:
-                logger.warning(f'realtime_priority {priority} not applied: {reason}; running '
-                               'at normal priority')
-            else:
-                logger.info(f'all threads run under SCHED_FIFO priority {priority}')
+            report(realtime.set_realtime_priority(priority), f'realtime_priority {priority}',
+                   'running at normal priority',
+                   f'all threads run under SCHED_FIFO priority {priority}')
         if cpus:
-            reason = realtime.set_cpu_affinity(cpus)
-            if reason:
-                logger.warning(f'cpu_affinity not applied: {reason}; running on any CPU')
-            else:
-                logger.info(f'all threads run on CPUs {sorted(cpus)}')
+            report(realtime.set_cpu_affinity(cpus), 'cpu_affinity', 'running on any CPU',
+                   f'all threads run on CPUs {sorted(cpus)}')
     executor = make_executor(value(EXECUTOR.name, 'single_threaded'))
     executor.add_node(node)
     return executor
