@@ -12,6 +12,8 @@ controls from the same states in the same process:
   per world and control step, no observation, no checks;
 * ``bare rollout``: ``mujoco.rollout`` (C loop, no Python per step) with 1 and 2 threads:
   the floor for stepping this model;
+* ``bare batch``: ``mujoco.batch.Batch.step`` per control step (what the batched
+  environment calls), controls written, nothing read;
 * ``ReachEnv``: the gymnasium environment, one world after another;
 * ``BatchedReachEnv``: the batched environment with 1 and 2 threads (observations,
   distances, action checks and divergence detection included).
@@ -36,6 +38,7 @@ import sys
 import time
 
 import mujoco
+from mujoco import batch as mj_batch
 from mujoco import rollout as mj_rollout
 import numpy as np
 
@@ -51,6 +54,7 @@ except ImportError:  # run as a script: bench/ is sys.path[0]
     from report import cpu_model, cpu_ticks, write_section  # noqa: E402
 
 STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
+BATCH_SPEC = mujoco.mjtState.mjSTATE_INTEGRATION
 
 
 def _best_time(function, repeats):
@@ -113,6 +117,22 @@ def bench_task(task_id, num_envs, steps, repeats, seed=0):
             rows.append({'name': 'bare mujoco.rollout', 'threads': threads,
                          'seconds': _best_time(bare_rollout, repeats),
                          'physics_steps': physics_steps})
+    loader = mujoco.MjData(model)
+    for threads in (1, 2):
+        sims = mj_batch.Batch(model, num_envs, nthread=threads)
+        sim_ctrl = sims.bind('ctrl')
+
+        def bare_batch():
+            for i, state in enumerate(initial):
+                mujoco.mj_setState(model, loader, state, STATE_SPEC)
+                mujoco.mj_getState(model, loader, sims.state[i], BATCH_SPEC)
+            for k in range(steps):
+                sim_ctrl[:] = ctrl[k]
+                sims.step(nstep=n_sub)
+
+        rows.append({'name': 'bare mujoco.batch', 'threads': threads,
+                     'seconds': _best_time(bare_batch, repeats),
+                     'physics_steps': physics_steps})
     single = envs.make_env(task_id)
 
     def single_env():

@@ -94,7 +94,7 @@ def test_diverging_world_is_reset_and_flagged(tmp_path, monkeypatch):
     with envs.make_batched_env('panda_reach', 3, num_threads=2) as batch:
         batch.reset(seed=2)
         batch.step(np.zeros((3, 6)))
-        batch.datas[1].qvel[0] = 1e12
+        batch.worlds.qvel[1, 0] = 1e12   # the live state of world 1
         with pytest.warns(envs.SimulationDiverged, match=r'worlds \[1\]'):
             obs, info = batch.step(np.zeros((3, 6)))
         np.testing.assert_array_equal(info['diverged'], [False, True, False])
@@ -103,9 +103,37 @@ def test_diverging_world_is_reset_and_flagged(tmp_path, monkeypatch):
         assert np.isfinite(obs).all()
 
 
+def test_bad_start_state_is_caught_on_the_first_step(tmp_path, monkeypatch):
+    """A state MuJoCo resets before the first substep (clock still at 0) is flagged too."""
+    monkeypatch.chdir(tmp_path)
+    with envs.make_batched_env('reach2d', 2, num_threads=1) as batch:
+        batch.reset(seed=0)
+        batch.worlds.qpos[0, 1] = np.nan
+        with pytest.warns(envs.SimulationDiverged, match=r'worlds \[0\]'):
+            _, info = batch.step(np.zeros((2, 2)))
+        np.testing.assert_array_equal(info['diverged'], [True, False])
+        np.testing.assert_array_equal(batch.worlds.qpos[0], batch.starts[0])
+
+
+def test_datas_follow_the_batch():
+    """datas[i] is world i after each step: state, kinematics and the end-effector site."""
+    with envs.make_batched_env('panda_reach', 3, num_threads=2) as batch:
+        batch.reset(seed=5)
+        for _ in range(3):
+            batch.step(np.full((3, 6), 0.3))
+        site = batch.task.ee_site
+        for i in range(3):
+            data = batch.datas[i]
+            np.testing.assert_array_equal(data.qpos, batch.worlds.qpos[i])
+            np.testing.assert_array_equal(data.qvel, batch.worlds.qvel[i])
+            np.testing.assert_array_equal(data.site_xpos[site], batch.worlds.site[i])
+            assert data.time == pytest.approx(0.06)
+        assert [d.time for d in batch.datas[1:]] == [batch.datas[1].time] * 2
+
+
 @pytest.mark.parametrize('num_threads', [1, 2])
-def test_per_world_fallback_matches_rollout(monkeypatch, num_threads):
-    """Without mujoco.rollout the per-world path gives the same trajectories (to 1e-9)."""
+def test_per_world_fallback_matches_batch(monkeypatch, num_threads):
+    """Without mujoco.batch the per-world mj_step path gives the same trajectories, bit for bit."""
     actions = np.random.default_rng(2).uniform(-1, 1, (20, 4, 6))
 
     def run():
@@ -115,7 +143,7 @@ def test_per_world_fallback_matches_rollout(monkeypatch, num_threads):
         return np.array(trajectory)
 
     fast = run()
-    monkeypatch.setattr(worlds, '_Rollout', None)
-    monkeypatch.setattr(worlds, 'HAS_ROLLOUT', False)
+    monkeypatch.setattr(worlds, '_mj_batch', None)
+    monkeypatch.setattr(worlds, 'HAS_BATCH', False)
     slow = run()
-    np.testing.assert_allclose(slow, fast, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(slow, fast)

@@ -7,7 +7,7 @@ Each world is its own ``MjData`` of one shared model; a control step runs the sa
 as the single environment (:class:`predctl_ros.envs.ReachEnv`, see
 :mod:`predctl_ros.envs.worlds`), so world i after ``reset(seed=s)`` reproduces
 ``make_env(...).reset(seed=s + i)`` bit for bit. The physics of all worlds advance in
-one ``mujoco.rollout`` call on a C++ thread pool (Python threads over the worlds where
+one ``mujoco.batch`` call on a C++ thread pool (Python threads over the worlds where
 mujoco lacks it).
 """
 
@@ -59,7 +59,7 @@ class BatchedReachEnv:
         bounds = np.linspace(0, self.num_envs, self.num_threads + 1).round().astype(int)
         self._chunks = [range(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
         self._pool = None
-        if not worlds_module.HAS_ROLLOUT and self.num_threads > 1:
+        if not worlds_module.HAS_BATCH and self.num_threads > 1:
             self._pool = ThreadPoolExecutor(self.num_threads, thread_name_prefix='predctl-env')
         self._rngs = self._make_rngs(None)
         self._obs = np.zeros((self.num_envs, self.task_spec.obs_size))

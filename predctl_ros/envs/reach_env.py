@@ -53,7 +53,6 @@ class ReachEnv(gymnasium.Env):
         self.task_spec = task.spec
         self.model = task.model
         self._worlds = worlds_module.Worlds(task, 1)
-        self.data = self._worlds.datas[0]
         self.render_mode = render_mode
         self._render_size = (int(width), int(height))
         self._camera = camera
@@ -66,6 +65,15 @@ class ReachEnv(gymnasium.Env):
         self.goal = np.zeros(size.goal_size)
         self.steps = 0
         self._done = True
+
+    @property
+    def data(self):
+        """
+        Return the world's MjData, current after every step (read it; reset to change it).
+
+        :return: MjData.
+        """
+        return self._worlds.datas[0]
 
     def reset(self, *, seed=None, options=None):
         """
