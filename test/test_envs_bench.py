@@ -25,7 +25,8 @@ def test_quick_run_replaces_only_its_section(tmp_path, capsys):
                          '<!-- bench_snn:end -->\n')
     assert '- Command: `python bench/bench_envs.py --quick --tasks reach2d --write' in text
     rows = [line for line in text.splitlines() if line.startswith('| reach2d |')]
-    assert len(rows) == 6
+    assert len(rows) == 8
+    assert '| reach2d | bare mujoco.batch | 2 |' in text
     assert '| reach2d | bare mujoco.rollout | 2 |' in text and '| 1.00 |' in text
     assert 'BatchedReachEnv' in capsys.readouterr().out
 

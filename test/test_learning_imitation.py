@@ -10,7 +10,7 @@ from predctl_ros import envs
 from predctl_ros.cli import main
 from predctl_ros.learning.config import load_config
 from predctl_ros.learning.objectives import imitation_loss
-from predctl_ros.learning.train import rollout, train
+from predctl_ros.learning.train import make_teacher, rollout, train
 from predctl_ros.snn import PolicyNet, PredictionNet
 from predctl_ros.snn.checkpoint import load_checkpoint, save_checkpoint
 import pytest
@@ -154,3 +154,42 @@ def test_eval_reports_parameters_and_activity(tmp_path, capsys):
     assert metrics['policy_parameters'] == sum(p.numel() for p in policy.parameters())
     assert metrics['policy_spikes_per_step'] > 0 and len(metrics['policy_rate_hz']) == 2
     assert metrics['policy_synops_per_step'] >= metrics['policy_spikes_per_step'] * 2
+
+
+def test_teacher_settings_are_typed_and_checked():
+    cfg = load_config(None, ['teacher_gains.kp=400', 'teacher_gains.kd=40',
+                             'teacher_share=0.5'])
+    assert cfg.teacher_gains == {'kp': 400, 'kd': 40} and cfg.teacher_share == 0.5
+    with pytest.raises(ValueError, match=r'teacher_share must be in \[0, 1\]'):
+        load_config(None, ['teacher_share=1.5'])
+    with pytest.raises(ValueError, match='teacher_gains.kp must be a finite number'):
+        load_config(None, ['teacher_gains.kp=-1'])
+    teacher = make_teacher(cfg, envs.make_task('reach2d'))
+    assert (teacher.kp, teacher.kd) == (400.0, 40.0)
+    assert make_teacher(load_config(None, []), envs.make_task('reach2d')).kp == 100.0
+    with pytest.raises(TypeError, match='stiffness'):
+        make_teacher(load_config(None, ['teacher_gains.stiffness=1']), envs.make_task('reach2d'))
+
+
+def test_a_second_stage_starts_from_the_first_checkpoint(tmp_path):
+    small = ['task=reach2d', 'threads=1', 'envs=4', 'episode_steps=20', 'warmup=2',
+             'horizon=5', 'batch=8', 'model_batches=1', 'imitation_batches=1',
+             'policy_batches=1', 'imitation_iterations=1', 'iterations=1',
+             'model.hidden=[16, 16]', 'policy.hidden=[16, 16]']
+    train(load_config(None, small), tmp_path / 'one', log=lambda s: None)
+    first = load_checkpoint(tmp_path / 'one' / 'model.safetensors')
+    # With no minibatch the second stage's networks are the first's, untouched.
+    stage = small + [f'init_checkpoint={tmp_path / "one" / "model.safetensors"}',
+                     'model_batches=0', 'imitation_batches=0', 'teacher_gains.kp=400',
+                     'teacher_gains.kd=40', 'seed=7']
+    train(load_config(None, stage), tmp_path / 'two', log=lambda s: None)
+    second = load_checkpoint(tmp_path / 'two' / 'model.safetensors')
+    for name in ('policy', 'prediction'):
+        for key, value in first[name].state_dict().items():
+            assert torch.equal(value, second[name].state_dict()[key]), (name, key)
+    with pytest.raises(ValueError, match='policy network'):
+        train(load_config(None, stage + ['policy.hidden=[32, 16]']), tmp_path / 'three',
+              log=lambda s: None)
+    with pytest.raises(ValueError, match="task 'reach2d', not 'panda_reach'"):
+        train(load_config(None, stage + ['task=panda_reach']), tmp_path / 'four',
+              log=lambda s: None)

@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 import yaml
 
 TEACHERS = ('osc', 'joint_pd')
-SECTIONS = ('model', 'policy', 'task_options')
+SECTIONS = ('model', 'policy', 'task_options', 'teacher_gains')
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,16 @@ class TrainConfig:
     """Reference controller imitated: 'osc' (Markovian) or 'joint_pd' (IK, then joint PD)."""
     imitation_batches: int = 25
     """Policy minibatches of imitation per imitation iteration."""
+    teacher_share: float = 1.0
+    """Share of the collecting worlds the teacher drives in the first imitation iteration;
+    it falls linearly to 0 over `imitation_iterations`."""
+    teacher_gains: dict = field(default_factory=dict)
+    """Overrides of the teacher's gains (e.g. kp, kd of 'osc'); a stiffer teacher turns
+    the same imitation error into a smaller position error."""
+    init_checkpoint: str = ''
+    """Start both networks (weights and input normalisation) from this checkpoint: a
+    further training stage of a finished run. Its task, task options and network specs
+    must match the config's."""
     task_options: dict = field(default_factory=dict)
     """Options of the task (e.g. velocities: true); stored in the checkpoint header."""
     model: dict = field(default_factory=dict)
@@ -123,6 +133,12 @@ class TrainConfig:
         for name in ('lr', 'lr_tau', 'grad_clip'):
             if not getattr(self, name) > 0:
                 errors.append(f'{name} must be > 0, got {getattr(self, name)}')
+        if not 0.0 <= self.teacher_share <= 1.0:
+            errors.append(f'teacher_share must be in [0, 1], got {self.teacher_share}')
+        for name, value in self.teacher_gains.items():
+            if not (isinstance(value, (int, float)) and 0.0 <= value < float('inf')):
+                errors.append(f'teacher_gains.{name} must be a finite number >= 0, got '
+                              f'{value!r}')
         if not 0.0 <= self.teacher_forcing <= 1.0:
             errors.append(f'teacher_forcing must be in [0, 1], got {self.teacher_forcing}')
         if not 0.0 < self.lr_decay <= 1.0:

@@ -83,6 +83,49 @@ def build_networks(cfg: TrainConfig, spec) -> tuple:
     return model.to(cfg.device), policy.to(cfg.device)
 
 
+def make_teacher(cfg: TrainConfig, task):
+    """
+    Build the reference controller the policy imitates, with the config's gains.
+
+    :param cfg: training config (teacher, teacher_gains).
+    :param task: the task of the collecting environment.
+    :return: the controller.
+    """
+    return envs.reference_controller(cfg.task, task=task, kind=cfg.teacher, **cfg.teacher_gains)
+
+
+def warm_start(model, policy, cfg: TrainConfig, device) -> None:
+    """
+    Load both networks from ``cfg.init_checkpoint`` (weights and input normalisation).
+
+    :param model: prediction network built from cfg.
+    :param policy: policy network built from cfg.
+    :param cfg: training config.
+    :param device: torch device.
+    :raises ValueError: when the checkpoint's task, options or networks differ from cfg's.
+    """
+    from predctl_ros.snn.checkpoint import load_checkpoint
+
+    path = cfg.init_checkpoint
+    ckpt = load_checkpoint(path, map_location=device)
+    problems = []
+    if ckpt.task != cfg.task:
+        problems.append(f'task {ckpt.task!r}, not {cfg.task!r}')
+    if ckpt.task_options != cfg.task_options:
+        problems.append(f'task options {ckpt.task_options}, not {cfg.task_options}')
+    for name, net in (('prediction', model), ('policy', policy)):
+        stored = ckpt.networks.get(name)
+        if stored is None:
+            problems.append(f'no {name} network')
+        elif stored.spec != net.spec:
+            problems.append(f'{name} network {stored.spec.to_dict()}, the config builds '
+                            f'{net.spec.to_dict()}')
+    if problems:
+        raise ValueError(f'init_checkpoint {path}: ' + '; '.join(problems))
+    model.load_state_dict(ckpt.networks['prediction'].state_dict())
+    policy.load_state_dict(ckpt.networks['policy'].state_dict())
+
+
 def set_input_normalisation(model, policy, data: dict) -> None:
     """
     Normalise the networks' inputs to zero mean and unit variance over collected data.
@@ -263,12 +306,12 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     if ctx.main:
         test_env = envs.make_batched_env(cfg.task, len(test), episode_steps=spec.episode_steps,
                                          num_threads=threads, **cfg.task_options)
-    teacher = None
-    if cfg.imitation_iterations:
-        teacher = envs.reference_controller(cfg.task, task=env.task, kind=cfg.teacher)
+    teacher = make_teacher(cfg, env.task) if cfg.imitation_iterations else None
 
     # --- networks, optimisers, replay ---
     model, policy = build_networks(cfg, spec)
+    if cfg.init_checkpoint:
+        warm_start(model, policy, cfg, device)
     model_opt, policy_opt = make_optimizer(model, cfg), make_optimizer(policy, cfg)
     replay = ReplayBuffer(spec.obs_size, spec.action_size, spec.goal_size, cfg.replay_steps)
     expert = ReplayBuffer(spec.obs_size, spec.action_size, spec.goal_size, cfg.replay_steps)
@@ -316,7 +359,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         imitate = iteration < cfg.imitation_iterations
         mix = {}
         if imitate:
-            share = 1.0 - iteration / cfg.imitation_iterations
+            share = cfg.teacher_share * (1.0 - iteration / cfg.imitation_iterations)
             teacher_worlds = rng.random(cfg.envs) < share
             mix = {'teacher': teacher, 'teacher_worlds': teacher_worlds[worlds]}
         # World i is seeded seed + i whichever process collects it.
@@ -328,7 +371,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         replay.add_batch(data['obs'][:, keep], data['action'][:, keep], data['goal'][keep])
         if imitate:
             expert.add_batch(data['obs'][:, keep], data['label'][:, keep], data['goal'][keep])
-        if iteration == 0 and cfg.normalise_inputs:
+        if iteration == 0 and cfg.normalise_inputs and not cfg.init_checkpoint:
             set_input_normalisation(model, policy, data)
         if weight is None and cfg.normalise_deltas:
             weight = torch.from_numpy(delta_weight(data['obs'][:, keep]))
