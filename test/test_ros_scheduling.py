@@ -189,3 +189,29 @@ def test_realtime_node_runs_on_its_cpus(ros):
     wait_for_log(processes, sim, f'all threads run on CPUs [{cpu}]')
     time.sleep(1.0)
     assert thread_cpus(sim.pid) == {str(cpu)}
+
+
+def test_an_error_raised_by_the_shutdown_is_a_clean_stop():
+    """A callback that fails because a signal already shut ROS down does not fail the node."""
+    import rclpy
+
+    from predctl_ros.nodes.run import run_node
+
+    stops = []
+
+    def publish_after_shutdown(node):
+        rclpy.shutdown()   # what rclpy's SIGINT/SIGTERM handler does mid-callback
+        raise RuntimeError("publisher's context is invalid")
+
+    def make_node():
+        return rclpy.create_node('shutdown_race')
+
+    assert run_node(make_node, 'shutdown_race', args=[], spin=publish_after_shutdown,
+                    on_exit=lambda node, interrupted: stops.append(interrupted)) == 0
+    assert stops == [True]
+
+    def fail_while_running(node):
+        raise RuntimeError('a real bug')
+
+    with pytest.raises(RuntimeError, match='a real bug'):
+        run_node(make_node, 'shutdown_race', args=[], spin=fail_while_running)

@@ -45,6 +45,12 @@ def run_node(make_node: Callable, name: str, args=None,
             InvalidParameterValueException) as exc:
         get_logger(name).fatal(f'not starting: {exc}')
         code = 1
+    except Exception:  # noqa: B902 - whatever a callback or the executor raised
+        if rclpy.ok():
+            raise
+        # Ctrl-C or SIGTERM shut the context down while a callback was publishing or
+        # the C++ executor was waiting: a stop, not a failure of the node.
+        interrupted = True
     finally:
         if executor is not None:
             executor.shutdown()
