@@ -84,6 +84,8 @@ def test_batched_errors():
         assert info['done']
         with pytest.raises(RuntimeError, match='episode is over'):
             batch.step(np.zeros((3, 2)))
+    with pytest.raises(RuntimeError, match='closed'):
+        batch.worlds.step()
     with pytest.raises(ValueError, match='num_envs'):
         envs.make_batched_env('reach2d', 0)
 

@@ -69,7 +69,9 @@ class ReachEnv(gymnasium.Env):
     @property
     def data(self):
         """
-        Return the world's MjData, current after every step (read it; reset to change it).
+        Return the world's MjData, current after every step.
+
+        A state written into it is the next step's; look it up again after each step.
 
         :return: MjData.
         """

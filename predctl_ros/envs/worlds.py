@@ -19,8 +19,8 @@ costs as much as the physics.
 the batch (state and kinematics) when it is looked up after a step; the state of an
 MjData looked up goes back into the batch before the next step, so writing to it works
 as with one MjData per world. Look it up again after each step: a reference kept from
-before is stale. Where ``mujoco.batch`` is missing (mujoco < 4.0) the MjData are the worlds and are
-stepped one by one (the fallback).
+before is stale. Where ``mujoco.batch`` is missing (mujoco < 4.0) the MjData are the
+worlds and are stepped one by one (the fallback).
 
 Divergence: MuJoCo answers a non-finite or huge state with a warning and
 ``mj_resetData``, which sets the clock to 0. A world diverged when its clock did not
@@ -138,7 +138,8 @@ class Worlds:
         self.ctrl = np.zeros((n, len(task.actuated)))
         self.starts = np.zeros((n, m.nq))
         self.goals = np.zeros((n, task.spec.goal_size))
-        self._clock_ok = np.ones(n, dtype=bool)
+        self._step_ok = np.ones(n, dtype=bool)
+        self._closed = False
         self._n_sub = task.n_substeps
         self._control_dt = task.n_substeps * m.opt.timestep
         self._half_dt = 0.5 * m.opt.timestep
@@ -158,12 +159,10 @@ class Worlds:
             self.qpos = np.zeros((n, m.nq))
             self.qvel = np.zeros((n, m.nv))
             self.datas = datas
-            self._first = np.zeros(n, dtype=bool)
-            self._warnings = np.zeros(n, dtype=int)
 
     def close(self):
-        """Release the batch."""
-        self._batch = None
+        """Refuse further steps."""
+        self._closed = True
 
     def reset_world(self, i: int, start: np.ndarray, goal: np.ndarray):
         """
@@ -206,6 +205,8 @@ class Worlds:
 
     def step(self):
         """Advance all worlds by one control period with the controls set before."""
+        if self._closed:
+            raise RuntimeError('the worlds were closed')
         if self._batch is None:
             self.advance(range(self.num_worlds))
             return
@@ -218,8 +219,8 @@ class Worlds:
         # time back to 0: a clock that did not advance by one control period reveals it;
         # a reset before the first substep from time 0 shows only in the warning count.
         np.less(np.abs(self._time - start_time - self._control_dt), self._half_dt,
-                out=self._clock_ok)
-        self._clock_ok &= self._bad_counts() == self._bad
+                out=self._step_ok)
+        self._step_ok &= self._bad_counts() == self._bad
         self.site[:] = self._site_xpos[:, self._ee_site]
         self.datas.stale[:] = True
 
@@ -236,14 +237,11 @@ class Worlds:
         for i in indices:
             data = datas[i]
             data.ctrl[:n_act] = ctrl[i]
-            start_time = data.time
-            first = start_time == 0.0
-            if first:
-                self._warnings[i] = bad_state_count(data)
+            start_time, bad = data.time, bad_state_count(data)
             mujoco.mj_step(model, data, nstep=n_sub)
             mujoco.mj_kinematics(model, data)
-            self._clock_ok[i] = abs(data.time - start_time - self._control_dt) < self._half_dt
-            self._first[i] = first
+            self._step_ok[i] = (abs(data.time - start_time - self._control_dt) < self._half_dt
+                                and bad_state_count(data) == bad)
             self._gather(i)
 
     def check(self) -> np.ndarray:
@@ -256,11 +254,7 @@ class Worlds:
         :return: boolean mask [N] of the worlds that were reset.
         """
         finite = np.isfinite(self.qpos).all(axis=1) & np.isfinite(self.qvel).all(axis=1)
-        diverged = ~(finite & self._clock_ok)
-        if self._batch is None:
-            for i in np.flatnonzero(self._first & ~diverged):
-                if bad_state_count(self.datas[i]) != self._warnings[i]:
-                    diverged[i] = True
+        diverged = ~(finite & self._step_ok)
         for i in np.flatnonzero(diverged):
             self.reset_world(i, self.starts[i].copy(), self.goals[i].copy())
         return diverged

@@ -122,8 +122,19 @@ def warm_start(model, policy, cfg: TrainConfig, device) -> None:
                             f'{net.spec.to_dict()}')
     if problems:
         raise ValueError(f'init_checkpoint {path}: ' + '; '.join(problems))
-    model.load_state_dict(ckpt.networks['prediction'].state_dict())
-    policy.load_state_dict(ckpt.networks['policy'].state_dict())
+    load_networks(ckpt, model, policy)
+
+
+def load_networks(ckpt, model, policy) -> None:
+    """
+    Copy a checkpoint's prediction and policy weights into built networks.
+
+    :param ckpt: a loaded Checkpoint.
+    :param model: prediction network of the same spec.
+    :param policy: policy network of the same spec.
+    """
+    model.load_state_dict(ckpt['prediction'].state_dict())
+    policy.load_state_dict(ckpt['policy'].state_dict())
 
 
 def set_input_normalisation(model, policy, data: dict) -> None:
@@ -320,8 +331,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     if resume and (out / 'state.pt').exists():
         from predctl_ros.snn.checkpoint import load_checkpoint
         ckpt = load_checkpoint(out / 'model.safetensors', map_location=device)
-        model.load_state_dict(ckpt['prediction'].state_dict())
-        policy.load_state_dict(ckpt['policy'].state_dict())
+        load_networks(ckpt, model, policy)
         state = torch.load(out / 'state.pt', weights_only=True)
         model_opt.load_state_dict(state['model_opt'])
         policy_opt.load_state_dict(state['policy_opt'])
