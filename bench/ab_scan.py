@@ -16,13 +16,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from predctl_ros.snn import PredictionNet, scan  # noqa: E402
+from predctl_ros.snn import blas, PredictionNet, scan  # noqa: E402
 import torch  # noqa: E402
 
+# (module, switch, value) per variant.
 VARIANTS = {
-    'kernels, surrogate precomputed': {'USE_KERNELS': True, 'PRECOMPUTE_SURROGATE': True},
-    'kernels, surrogate inline': {'USE_KERNELS': True, 'PRECOMPUTE_SURROGATE': False},
-    'torch ops': {'USE_KERNELS': False, 'PRECOMPUTE_SURROGATE': False},
+    'kernels, MKL recurrent products': [(scan, 'USE_KERNELS', True), (blas, 'USE_BLAS', True)],
+    'kernels, compiled-loop products': [(scan, 'USE_KERNELS', True), (blas, 'USE_BLAS', False)],
+    'torch ops': [(scan, 'USE_KERNELS', False), (blas, 'USE_BLAS', True)],
 }
 
 
@@ -41,10 +42,12 @@ def main(argv=None):
     net = PredictionNet(9, 6)
     x = torch.randn(45, 64, 15)
     variants = {k: v for k, v in VARIANTS.items() if not (args.skip_torch and 'torch' in k)}
+    if not blas.available():
+        print('torch carries no MKL here: both kernel variants use the compiled loop')
 
     def run(flags):
-        for name, value in flags.items():
-            setattr(scan, name, value)
+        for module, name, value in flags:
+            setattr(module, name, value)
         for p in net.parameters():
             p.grad = None
         start = time.perf_counter()

@@ -4,7 +4,7 @@
 
 import math
 
-from predctl_ros.snn import neurons, scan
+from predctl_ros.snn import blas, neurons, scan
 from predctl_ros.snn.scan import layer_scan, leaky_scan, ScanConfig
 from predctl_ros.snn.surrogate import Surrogate
 import pytest
@@ -97,13 +97,14 @@ def _random_setup(alif, rec, steps, repeat, batch=3, n=6):
 @pytest.mark.parametrize('alif', [False, True])
 @pytest.mark.parametrize('rec', ['none', 'dense', 'lowrank'])
 @pytest.mark.parametrize('repeat', [1, 7])
-@pytest.mark.parametrize('kernels', ['cpu-kernels', 'cpu-kernels-inline-surrogate',
-                                     'torch-ops'])
-def test_fused_scan_matches_autograd_reference(alif, rec, repeat, kernels, monkeypatch):
+@pytest.mark.parametrize('kernels', ['cpu-kernels', 'cpu-kernels-loop-products', 'torch-ops'])
+@pytest.mark.parametrize('batch', [3, 11])
+def test_fused_scan_matches_autograd_reference(alif, rec, repeat, kernels, batch, monkeypatch):
+    # batch 11 on two threads: one block of four rows and a remainder per thread.
     monkeypatch.setattr(scan, 'USE_KERNELS', kernels != 'torch-ops')
-    monkeypatch.setattr(scan, 'PRECOMPUTE_SURROGATE', kernels == 'cpu-kernels')
+    monkeypatch.setattr(blas, 'USE_BLAS', kernels == 'cpu-kernels')
     steps = 21
-    cur, decays, weights, state, z0 = _random_setup(alif, rec, steps, repeat)
+    cur, decays, weights, state, z0 = _random_setup(alif, rec, steps, repeat, batch)
     cfg = ScanConfig(SURROGATE, repeat, 1.0, 0.05 if alif else 0.0, 0.02 if alif else 0.0,
                      alif, rec)
     decay_ada = decays[2] if alif else None

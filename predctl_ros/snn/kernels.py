@@ -1,13 +1,18 @@
 # Copyright 2026 predctl_ros contributors
 # SPDX-License-Identifier: Apache-2.0
 """
-Compiled CPU kernels of the layer scan (forward and adjoint), one pass per step.
+Compiled CPU kernels of the layer scan (forward and adjoint), whole sequences per call.
 
 On a CPU, each PyTorch op over a [B, N] slab costs a fixed dispatch overhead
 and a full trip through memory; a neuron update is a dozen such ops.  These
 kernels fuse the whole update (and the whole adjoint, surrogate included) into
-one pass per SNN step, parallel over batch rows, and accumulate the decay
-gradients on the fly.  Feed-forward layers run all steps in one call.  The
+one pass per SNN step and accumulate the decay gradients on the fly.
+
+Batch rows never interact, so every kernel splits the rows into one block per
+thread and runs each block through all steps in a single parallel region, with
+no synchronisation between steps.  The recurrent layers' per-step products are
+inside the kernels too: spike-driven in the forward pass (one weight row added
+per spike), a GEMM of the block's rows in the adjoint (:mod:`.blas`).  The
 equations are those of :mod:`predctl_ros.snn.neurons`; tests compare both.
 """
 
@@ -18,6 +23,7 @@ from numba import prange, types
 from numba.extending import overload
 import numpy as np
 
+from predctl_ros.snn.blas import matmul_rows, set_blas_threads
 from predctl_ros.snn.surrogate import MULTI_GAUSSIAN_HEIGHT, MULTI_GAUSSIAN_SCALE
 
 SURROGATE_CODES = {'multi_gaussian': 0, 'fast_sigmoid': 1, 'atan': 2, 'sigmoid': 3}
@@ -125,9 +131,18 @@ def _exp_neg_as(y, like):
 TINY = 1e-30
 
 
-@numba.njit(inline='always')
 def _flush(x):
     return x if abs(x) > TINY else x * 0.0
+
+
+@overload(_flush)
+def _flush_typed(x):
+    # Compare and zero in x's own precision: a float64 constant would widen float32 math.
+    if x == types.float32:
+        tiny, zero = np.float32(TINY), np.float32(0.0)
+    else:
+        tiny, zero = TINY, 0.0
+    return lambda x: x if abs(x) > tiny else zero
 
 
 @numba.njit(inline='always')
@@ -147,16 +162,47 @@ def _surrogate(x, sp):
     return 4.0 * e / ((1.0 + e) * (1.0 + e))
 
 
-def forward_steps(cur, repeat, k0, k1, syn0, mem, ada0, base, decay_syn, decay_mem, decay_ada,
+@numba.njit(inline='always')
+def _forward_row(k, r, cur_row, syn0, mem, ada0, base, decay_syn, decay_mem, decay_ada,
+                 threshold, adaptation, silent_decay, alif, spikes, volt, syn_all, theta_all,
+                 ada_all):
+    # One neuron update of batch row r at step k, given its total input current.
+    for i in range(mem.shape[1]):
+        syn_prev = syn0[r, i] if k == 0 else syn_all[k - 1, r, i]
+        s = decay_syn[i] * syn_prev + cur_row[i]
+        syn_all[k, r, i] = s
+        v = decay_mem[i] * mem[r, i] + (1.0 - decay_mem[i]) * s
+        volt[k, r, i] = v
+        theta = threshold
+        ada_prev = 0.0
+        if alif:
+            ada_prev = ada0[r, i] if k == 0 else ada_all[k - 1, r, i]
+            theta = base[r, i] + adaptation * ada_prev
+            theta_all[k, r, i] = theta
+        z = 0.0
+        if v > theta:
+            z = 1.0
+            v -= theta
+        spikes[k, r, i] = z
+        mem[r, i] = v
+        if alif:
+            ada_all[k, r, i] = decay_ada[i] * ada_prev + z
+            if silent_decay > 0.0:
+                if z > 0.0:
+                    base[r, i] = threshold
+                else:
+                    base[r, i] = max(base[r, i] - silent_decay, 0.0)
+
+
+@numba.njit(parallel=True, cache=True)
+def forward_steps(cur, repeat, syn0, mem, ada0, base, decay_syn, decay_mem, decay_ada,
                   threshold, adaptation, silent_decay, alif, spikes, volt, syn_all, theta_all,
                   ada_all, chunks):
     """
-    Run SNN steps k0..k1-1 of a layer; cur[k // repeat] is the input of step k.
+    Run every SNN step of a feed-forward layer; cur[k // repeat] is the input of step k.
 
-    :param cur: input currents [T', B, N]; with repeat 0, cur[0] feeds every step.
-    :param repeat: steps per input entry (0: one entry for all).
-    :param k0: first step.
-    :param k1: end step (exclusive).
+    :param cur: input currents [T / repeat, B, N].
+    :param repeat: steps per input entry.
     :param syn0: synaptic current before step 0 [B, N].
     :param mem: membrane state [B, N], updated in place.
     :param ada0: adaptation trace before step 0 [B, N] (ALIF).
@@ -173,39 +219,76 @@ def forward_steps(cur, repeat, k0, k1, syn0, mem, ada0, base, decay_syn, decay_m
     :param syn_all: output synaptic currents [T, B, N].
     :param theta_all: output thresholds [T, B, N] (ALIF).
     :param ada_all: output adaptation traces [T, B, N] (ALIF).
-    :param chunks: blocks of rows processed in parallel (1 for the serial variant).
+    :param chunks: blocks of rows processed in parallel.
+    """
+    batch = mem.shape[0]
+    for c in prange(chunks):
+        lo, hi = c * batch // chunks, (c + 1) * batch // chunks
+        for k in range(spikes.shape[0]):
+            for r in range(lo, hi):
+                _forward_row(k, r, cur[k // repeat, r], syn0, mem, ada0, base, decay_syn,
+                             decay_mem, decay_ada, threshold, adaptation, silent_decay, alif,
+                             spikes, volt, syn_all, theta_all, ada_all)
+
+
+@numba.njit(inline='always')
+def _add_active_rows(z, w, out):
+    # out += z @ w, visiting only the rows of w whose presynaptic neuron spiked.
+    for i in range(z.shape[0]):
+        zi = z[i]
+        if zi != 0.0:
+            row = w[i]
+            for j in range(out.shape[0]):
+                out[j] += zi * row[j]
+
+
+@numba.njit(parallel=True, cache=True)
+def recurrent_forward_steps(cur, repeat, z0, w_in, w_out, low_rank, hidden_all, syn0, mem, ada0,
+                            base, decay_syn, decay_mem, decay_ada, threshold, adaptation,
+                            silent_decay, alif, spikes, volt, syn_all, theta_all, ada_all,
+                            chunks):
+    """
+    Run every SNN step of a recurrent layer, the recurrent input driven by spikes.
+
+    Batch rows never interact, so each thread runs its block of rows through all steps
+    with no synchronisation.  The recurrent current adds one weight row per spike of the
+    previous step (spikes are sparse), instead of a dense matrix product.
+
+    :param cur: feed-forward input currents [T / repeat, B, N].
+    :param repeat: steps per input entry.
+    :param z0: spikes before step 0 [B, N].
+    :param w_in: dense: W^T [N, N]; low rank: W1^T [N, d] (rows indexed by presynaptic
+        neuron).
+    :param w_out: low rank: W2^T [d, N]; unused when dense.
+    :param low_rank: whether the recurrent weight is factored.
+    :param hidden_all: output latent z_{k-1} W1^T per step [T, B, d] (low rank).
+    :param chunks: blocks of rows processed in parallel.
+
+    The other parameters are those of :func:`forward_steps`.
     """
     batch, n = mem.shape
     for c in prange(chunks):
         lo, hi = c * batch // chunks, (c + 1) * batch // chunks
-        for k in range(k0, k1):
-            row = 0 if repeat == 0 else k // repeat
+        current = np.empty(n, dtype=mem.dtype)
+        for k in range(spikes.shape[0]):
             for r in range(lo, hi):
-                for i in range(n):
-                    syn_prev = syn0[r, i] if k == 0 else syn_all[k - 1, r, i]
-                    s = decay_syn[i] * syn_prev + cur[row, r, i]
-                    syn_all[k, r, i] = s
-                    v = decay_mem[i] * mem[r, i] + (1.0 - decay_mem[i]) * s
-                    volt[k, r, i] = v
-                    theta = threshold
-                    ada_prev = 0.0
-                    if alif:
-                        ada_prev = ada0[r, i] if k == 0 else ada_all[k - 1, r, i]
-                        theta = base[r, i] + adaptation * ada_prev
-                        theta_all[k, r, i] = theta
-                    z = 0.0
-                    if v > theta:
-                        z = 1.0
-                        v -= theta
-                    spikes[k, r, i] = z
-                    mem[r, i] = v
-                    if alif:
-                        ada_all[k, r, i] = decay_ada[i] * ada_prev + z
-                        if silent_decay > 0.0:
-                            if z > 0.0:
-                                base[r, i] = threshold
-                            else:
-                                base[r, i] = max(base[r, i] - silent_decay, 0.0)
+                z_prev = z0[r] if k == 0 else spikes[k - 1, r]
+                src = cur[k // repeat, r]
+                for j in range(n):
+                    current[j] = src[j]
+                if low_rank:
+                    h = hidden_all[k, r]
+                    h[:] = 0.0
+                    _add_active_rows(z_prev, w_in, h)
+                    for m in range(h.shape[0]):
+                        hm, w = h[m], w_out[m]
+                        for j in range(n):
+                            current[j] += hm * w[j]
+                else:
+                    _add_active_rows(z_prev, w_in, current)
+                _forward_row(k, r, current, syn0, mem, ada0, base, decay_syn, decay_mem,
+                             decay_ada, threshold, adaptation, silent_decay, alif, spikes, volt,
+                             syn_all, theta_all, ada_all)
 
 
 @numba.njit(cache=True)
@@ -232,19 +315,98 @@ def _surrogate_row(volt, theta, threshold, alif, sp, out):
             out[i] = _surrogate(out[i], sp)
 
 
-def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta_all, spikes,
-                   syn_all, ada_all, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
-                   threshold, adaptation, alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn,
-                   acc_mem, acc_ada, chunks, surr_all, has_surr, g_volt_in, has_g_volt):
-    """
-    Back-propagate steps k1-1 down to k0 (reset detached), accumulating decay gradients.
+@numba.njit(cache=True)
+def _backward_row(k, r, g_spikes, has_g_spikes, g_rec_row, has_g_rec, volt, theta_all, spikes,
+                  syn_all, ada_all, syn0, mem0, ada0, decay_syn, decay_mem, one_minus_mem,
+                  decay_ada, threshold, adaptation, alif, sp, g_syn, g_mem, g_ada, g_cur,
+                  acc_syn, acc_mem, acc_ada, g_volt_in, has_g_volt, scratch):
+    # The adjoint of one neuron update (batch row r, step k); scratch is [3, N].
+    n = g_syn.shape[1]
+    surr, g_z, mem_prev = scratch[0], scratch[1], scratch[2]
+    theta_row = theta_all[k, r] if alif else volt[k, r]
+    _surrogate_row(volt[k, r], theta_row, threshold, alif, sp, surr)
+    # dL/dz_k from the outputs, the recurrence and (ALIF) the adaptation trace.
+    if has_g_spikes and has_g_rec:
+        gsk = g_spikes[k, r]
+        for i in range(n):
+            g_z[i] = gsk[i] + g_rec_row[i]
+    elif has_g_spikes:
+        gsk = g_spikes[k, r]
+        for i in range(n):
+            g_z[i] = gsk[i]
+    elif has_g_rec:
+        for i in range(n):
+            g_z[i] = g_rec_row[i]
+    else:
+        for i in range(n):
+            g_z[i] = 0.0
+    if alif:
+        ada_prev = ada0[r] if k == 0 else ada_all[k - 1, r]
+        g_n = g_ada[r]
+        for i in range(n):
+            g_z[i] += g_n[i]
+            acc_ada[r, i] += g_n[i] * ada_prev[i]
+    if k == 0:
+        syn_prev = syn0[r]
+        m0 = mem0[r]
+        for i in range(n):
+            mem_prev[i] = m0[i]
+    else:
+        syn_prev = syn_all[k - 1, r]
+        v_prev, z_prev = volt[k - 1, r], spikes[k - 1, r]
+        if alif:
+            th_prev = theta_all[k - 1, r]
+            for i in range(n):
+                mem_prev[i] = v_prev[i] - th_prev[i] * z_prev[i]
+        else:
+            for i in range(n):
+                mem_prev[i] = v_prev[i] - threshold * z_prev[i]
+    gs, gm, gc, syn_k = g_syn[r], g_mem[r], g_cur[k, r], syn_all[k, r]
+    acs, acm = acc_syn[r], acc_mem[r]
+    if has_g_volt:
+        # A direct gradient on v_k joins the carried one (g^v_k = ... + e_k).
+        gvi = g_volt_in[k, r]
+        for i in range(n):
+            gm[i] += gvi[i]
+    # Short loops over few arrays: LLVM vectorises a loop only if it can check all its
+    # arrays for overlap, which it gives up on beyond a handful.  surr becomes
+    # g^z_k S_k, g_z becomes g^v_k.
+    for i in range(n):
+        gzs = _flush(g_z[i] * surr[i])
+        surr[i] = gzs
+        g_z[i] = gzs + gm[i]
+    for i in range(n):
+        gv = g_z[i]
+        gi = gs[i] + one_minus_mem[i] * gv
+        gc[i] = gi
+        # Adjoints that decay below TINY are flushed to 0: denormal floats would make
+        # each operation on them ~100x slower.
+        gs[i] = _flush(decay_syn[i] * gi)
+        gm[i] = _flush(decay_mem[i] * gv)
+    for i in range(n):
+        acs[i] += gc[i] * syn_prev[i]
+    for i in range(n):
+        acm[i] += g_z[i] * (mem_prev[i] - syn_k[i])
+    if alif:
+        g_n = g_ada[r]
+        for i in range(n):
+            g_n[i] = _flush(decay_ada[i] * g_n[i] - adaptation * surr[i])
 
-    :param k1: end step (exclusive), processed first.
-    :param k0: first step, processed last.
+
+@numba.njit(parallel=True, cache=True)
+def backward_steps(g_spikes, has_g_spikes, volt, theta_all, spikes, syn_all, ada_all, syn0,
+                   mem0, ada0, decay_syn, decay_mem, decay_ada, threshold, adaptation, alif, sp,
+                   g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada, g_volt_in, has_g_volt,
+                   chunks):
+    """
+    Back-propagate every step of a feed-forward layer (reset detached).
+
+    Accumulates the decay gradients on the way; rows are split into `chunks` blocks, one
+    parallel region for the whole call, time outermost inside a block so that each step
+    streams through contiguous rows.
+
     :param g_spikes: dL/dz from the layer's outputs [T, B, N].
     :param has_g_spikes: whether g_spikes is given.
-    :param g_rec: dL/dz_{k1-1} through the recurrence [B, N] (per-step use).
-    :param has_g_rec: whether g_rec is given.
     :param volt: pre-reset membrane [T, B, N].
     :param theta_all: thresholds [T, B, N] (ALIF).
     :param spikes: spikes [T, B, N].
@@ -267,121 +429,64 @@ def backward_steps(k1, k0, g_spikes, has_g_spikes, g_rec, has_g_rec, volt, theta
     :param acc_syn: running sum of dL/dI_k * syn_{k-1} [B, N].
     :param acc_mem: running sum of dL/dv_k * (mem_{k-1} - syn_k) [B, N].
     :param acc_ada: running sum of dL/dn_k * n_{k-1} [B, N] (ALIF).
-    :param chunks: blocks of rows processed in parallel (1 for the serial variant).
-    :param surr_all: precomputed surrogate derivatives [T, B, N] (see surrogate_all).
-    :param has_surr: use surr_all instead of evaluating the surrogate here.
     :param g_volt_in: dL/dv_k from the layer's membrane output [T, B, N].
     :param has_g_volt: whether g_volt_in is given.
+    :param chunks: blocks of rows processed in parallel.
     """
     batch, n = g_syn.shape
-    scratch = np.empty((batch, 3, n), dtype=volt.dtype)  # per row: no sharing across threads
-    one_minus_mem = 1.0 - decay_mem
-    # Time outermost: each step touches contiguous [B, N] slabs (prefetch-friendly) and the
-    # carried adjoints [B, N] stay in cache.
-    # Rows are split into `chunks` blocks, one parallel region for the whole call; inside a
-    # block time is outermost so each step streams through contiguous rows.
     for c in prange(chunks):
         lo, hi = c * batch // chunks, (c + 1) * batch // chunks
-        for k in range(k1 - 1, k0 - 1, -1):
+        scratch = np.empty((3, n), dtype=volt.dtype)
+        one_minus_mem = (1.0 - decay_mem).astype(volt.dtype)
+        for k in range(spikes.shape[0] - 1, -1, -1):
             for r in range(lo, hi):
-                surr, g_z, mem_prev = scratch[r, 0], scratch[r, 1], scratch[r, 2]
-                if has_surr:
-                    pre = surr_all[k, r]
-                    for i in range(n):
-                        surr[i] = pre[i]
-                else:
-                    theta_row = theta_all[k, r] if alif else volt[k, r]
-                    _surrogate_row(volt[k, r], theta_row, threshold, alif, sp, surr)
-                # dL/dz_k from the outputs, the recurrence and (ALIF) the adaptation trace.
-                if has_g_spikes and has_g_rec:
-                    gsk, grr = g_spikes[k, r], g_rec[r]
-                    for i in range(n):
-                        g_z[i] = gsk[i] + grr[i]
-                elif has_g_spikes:
-                    gsk = g_spikes[k, r]
-                    for i in range(n):
-                        g_z[i] = gsk[i]
-                elif has_g_rec:
-                    grr = g_rec[r]
-                    for i in range(n):
-                        g_z[i] = grr[i]
-                else:
-                    for i in range(n):
-                        g_z[i] = 0.0
-                if alif:
-                    ada_prev = ada0[r] if k == 0 else ada_all[k - 1, r]
-                    g_n = g_ada[r]
-                    for i in range(n):
-                        g_z[i] += g_n[i]
-                        acc_ada[r, i] += g_n[i] * ada_prev[i]
-                if k == 0:
-                    syn_prev = syn0[r]
-                    m0 = mem0[r]
-                    for i in range(n):
-                        mem_prev[i] = m0[i]
-                else:
-                    syn_prev = syn_all[k - 1, r]
-                    v_prev, z_prev = volt[k - 1, r], spikes[k - 1, r]
-                    if alif:
-                        th_prev = theta_all[k - 1, r]
-                        for i in range(n):
-                            mem_prev[i] = v_prev[i] - th_prev[i] * z_prev[i]
-                    else:
-                        for i in range(n):
-                            mem_prev[i] = v_prev[i] - threshold * z_prev[i]
-                gs, gm, gc, syn_k = g_syn[r], g_mem[r], g_cur[k, r], syn_all[k, r]
-                acs, acm = acc_syn[r], acc_mem[r]
-                if has_g_volt:
-                    # A direct gradient on v_k joins the carried one (g^v_k = ... + e_k).
-                    gvi = g_volt_in[k, r]
-                    for i in range(n):
-                        gm[i] += gvi[i]
-                for i in range(n):
-                    gzs = _flush(g_z[i] * surr[i])
-                    gv = gzs + gm[i]
-                    gi = gs[i] + one_minus_mem[i] * gv
-                    gc[i] = gi
-                    # Adjoints that decay below TINY are flushed to 0: denormal floats
-                    # would make each operation on them ~100x slower.
-                    gs[i] = _flush(decay_syn[i] * gi)
-                    gm[i] = _flush(decay_mem[i] * gv)
-                    acs[i] += gi * syn_prev[i]
-                    acm[i] += gv * (mem_prev[i] - syn_k[i])
-                    surr[i] = gzs
-                if alif:
-                    g_n = g_ada[r]
-                    for i in range(n):
-                        g_n[i] = _flush(decay_ada[i] * g_n[i] - adaptation * surr[i])
+                # g_syn[r] stands in for the absent recurrent gradient (has_g_rec False).
+                _backward_row(k, r, g_spikes, has_g_spikes, g_syn[r], False, volt, theta_all,
+                              spikes, syn_all, ada_all, syn0, mem0, ada0, decay_syn,
+                              decay_mem, one_minus_mem, decay_ada, threshold, adaptation,
+                              alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada,
+                              g_volt_in, has_g_volt, scratch)
 
 
 @numba.njit(parallel=True, cache=True)
-def surrogate_all(volt, theta_all, threshold, alif, sp, out, chunks):
+def recurrent_backward_steps(g_spikes, has_g_spikes, w_in, w_out, low_rank, proj_all, volt,
+                             theta_all, spikes, syn_all, ada_all, syn0, mem0, ada0, decay_syn,
+                             decay_mem, decay_ada, threshold, adaptation, alif, sp, g_syn, g_mem,
+                             g_ada, g_cur, acc_syn, acc_mem, acc_ada, g_volt_in, has_g_volt,
+                             g_rec, gemm, set_threads, chunks):
     """
-    Evaluate the surrogate derivative for every step and row, in parallel.
+    Back-propagate every step of a recurrent layer, the recurrent product included.
 
-    The recurrent layer's adjoint must run step by step on one thread; taking the
-    surrogate (the costly part) out of that loop lets both cores compute it.
+    As in the forward pass each thread carries its block of rows through all steps; the
+    product dL/dz_{k-1} = dL/dI_k W of each step is one GEMM over the block's rows.
 
-    :param volt: pre-reset membrane [T, B, N].
-    :param theta_all: thresholds [T, B, N] (ALIF).
-    :param threshold: theta_0 (LIF threshold).
-    :param alif: adaptive neurons.
-    :param sp: surrogate constants.
-    :param out: destination [T, B, N].
-    :param chunks: blocks of (step, row) pairs processed in parallel.
+    :param w_in: the forward pass's operand: W^T [N, N], or W1^T [N, d] (low rank).
+    :param w_out: low rank: W2^T [d, N]; unused when dense.
+    :param low_rank: whether the recurrent weight is factored.
+    :param proj_all: output dL/dI_k W2 per step [T, B, d] (low rank).
+    :param g_rec: [B, N] zeros in; out: dL/dz0 through the recurrence of step 0.
+    :param gemm: address of ?gemm_ (see :mod:`predctl_ros.snn.blas`; 0: compiled loop).
+    :param set_threads: address of mkl_set_num_threads_local (0 with gemm 0).
+
+    The other parameters are those of :func:`backward_steps`.
     """
-    steps, batch = volt.shape[0], volt.shape[1]
-    total = steps * batch
+    batch, n = g_syn.shape
     for c in prange(chunks):
-        for j in range(c * total // chunks, (c + 1) * total // chunks):
-            k, r = j // batch, j % batch
-            theta_row = theta_all[k, r] if alif else volt[k, r]
-            _surrogate_row(volt[k, r], theta_row, threshold, alif, sp, out[k, r])
-
-
-# Whole-sequence calls (feed-forward layers) split batch rows over threads; per-step
-# calls (recurrent layers) are too short to amortise a parallel launch and run serially.
-forward_steps_parallel = numba.njit(parallel=True, cache=True)(forward_steps)
-backward_steps_parallel = numba.njit(parallel=True, cache=True)(backward_steps)
-forward_steps = numba.njit(cache=True)(forward_steps)
-backward_steps = numba.njit(cache=True)(backward_steps)
+        lo, hi = c * batch // chunks, (c + 1) * batch // chunks
+        scratch = np.empty((3, n), dtype=volt.dtype)
+        one_minus_mem = (1.0 - decay_mem).astype(volt.dtype)
+        # Sequential GEMM in this thread; the previous setting is restored (torch's own).
+        previous = set_blas_threads(set_threads, 1)
+        for k in range(spikes.shape[0] - 1, -1, -1):
+            for r in range(lo, hi):
+                _backward_row(k, r, g_spikes, has_g_spikes, g_rec[r], True, volt, theta_all,
+                              spikes, syn_all, ada_all, syn0, mem0, ada0, decay_syn,
+                              decay_mem, one_minus_mem, decay_ada, threshold, adaptation,
+                              alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada,
+                              g_volt_in, has_g_volt, scratch)
+            if low_rank:
+                matmul_rows(g_cur[k], lo, hi, w_out, proj_all[k], gemm)
+                matmul_rows(proj_all[k], lo, hi, w_in, g_rec, gemm)
+            else:
+                matmul_rows(g_cur[k], lo, hi, w_in, g_rec, gemm)
+        set_blas_threads(set_threads, previous)

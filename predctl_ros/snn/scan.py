@@ -10,10 +10,11 @@ ops and back-propagates them with a hand-written adjoint recursion, so that
 the cost is close to the matrix multiplies alone:
 
 * the feed-forward input current of every step is given (one large matmul by
-  the caller), so only the recurrent matmul is inside the loop;
+  the caller), so only the recurrent product is inside the loop;
+* on the CPU, whole sequences run in compiled kernels (:mod:`.kernels`), the
+  recurrent product included;
 * weight gradients of the recurrent connection are one large matmul after the
-  backward loop;
-* surrogate derivatives are evaluated once for the whole sequence.
+  backward loop.
 
 Adjoint recursion (reverse time, reset detached, :math:`S_k = f(v_k - \theta_k)`):
 
@@ -35,7 +36,7 @@ from typing import NamedTuple, Optional, Tuple
 
 import numba
 import numpy as np
-from predctl_ros.snn import kernels
+from predctl_ros.snn import blas, kernels
 from predctl_ros.snn.surrogate import Surrogate
 import torch
 from torch import Tensor
@@ -43,9 +44,6 @@ from torch import Tensor
 # Use the compiled CPU kernels for CPU tensors; the loop of torch ops serves other
 # devices (and the tests, which compare both with the reference).
 USE_KERNELS = True
-# Evaluate the recurrent layer's surrogate derivatives in one parallel pass before its
-# serial step-by-step adjoint (A/B switch for benchmarks and tests).
-PRECOMPUTE_SURROGATE = True
 
 
 class ScanConfig(NamedTuple):
@@ -69,16 +67,6 @@ def _rec_forward(rec: str, weights, z: Tensor, out: Tensor, hidden: Optional[Ten
     elif rec == 'lowrank':
         torch.mm(z, weights[0].t(), out=hidden)
         out.addmm_(hidden, weights[1].t())
-
-
-def _rec_current(rec: str, weights, base: Tensor, z: Tensor, out: Tensor,
-                 hidden: Optional[Tensor]) -> None:
-    # out = base + z @ W^T (dense) or base + z @ W1^T @ W2^T (low rank), in one pass.
-    if rec == 'dense':
-        torch.addmm(base, z, weights[0].t(), out=out)
-    else:
-        torch.mm(z, weights[0].t(), out=hidden)
-        torch.addmm(base, hidden, weights[1].t(), out=out)
 
 
 def _rec_backward(rec: str, weights, g: Tensor, out: Tensor, proj: Optional[Tensor]) -> None:
@@ -175,26 +163,28 @@ def _np(t: Optional[Tensor], like: Tensor, dim: int):
     return t.detach().numpy()
 
 
+def _kernel_weights(rec: str, rec_weights):
+    # The kernels' operands, one row per input of each product: dense W^T [N, N] (and an
+    # unused placeholder); low rank W1^T [N, d] and W2^T [d, N].
+    w = [t.detach().t().contiguous().numpy() for t in rec_weights]
+    return (w[0], np.empty((0, 0), dtype=w[0].dtype)) if rec == 'dense' else tuple(w)
+
+
 def _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ada0, base, saved,
                      rec_weights):
     ref = saved.spikes
-    args = (_np(syn0, ref, 2), mem.numpy(), _np(ada0, ref, 2), _np(base, ref, 2),
-            _np(decay_syn, ref, 1), _np(decay_mem, ref, 1), _np(decay_ada, ref, 1),
-            float(cfg.threshold), float(cfg.adaptation), float(cfg.silent_decay), cfg.alif,
-            saved.spikes.numpy(), saved.volt.numpy(), saved.syn_all.numpy(),
-            _np(saved.theta_all, ref, 3), _np(saved.ada_all, ref, 3))
-    steps = saved.spikes.shape[0]
+    state = (_np(syn0, ref, 2), mem.numpy(), _np(ada0, ref, 2), _np(base, ref, 2),
+             _np(decay_syn, ref, 1), _np(decay_mem, ref, 1), _np(decay_ada, ref, 1),
+             float(cfg.threshold), float(cfg.adaptation), float(cfg.silent_decay), cfg.alif,
+             saved.spikes.numpy(), saved.volt.numpy(), saved.syn_all.numpy(),
+             _np(saved.theta_all, ref, 3), _np(saved.ada_all, ref, 3), numba.get_num_threads())
+    cur_np = cur.detach().numpy()
     if cfg.rec == 'none':
-        kernels.forward_steps_parallel(cur.detach().numpy(), cfg.repeat, 0, steps, *args,
-                                       numba.get_num_threads())
+        kernels.forward_steps(cur_np, cfg.repeat, *state)
         return
-    current = cur.new_empty((1,) + tuple(cur.shape[1:]))
-    current_np = current.numpy()
-    for k in range(steps):
-        _rec_current(cfg.rec, rec_weights, cur[k // cfg.repeat], z, current[0],
-                     None if saved.hidden_all is None else saved.hidden_all[k])
-        kernels.forward_steps(current_np, 0, k, k + 1, *args, 1)
-        z = saved.spikes[k]
+    w_in, w_out = _kernel_weights(cfg.rec, rec_weights)
+    kernels.recurrent_forward_steps(cur_np, cfg.repeat, z.detach().numpy(), w_in, w_out,
+                                    cfg.rec == 'lowrank', _np(saved.hidden_all, ref, 3), *state)
 
 
 def _backward_torch(cfg, g_spikes, saved, decay_syn, decay_mem, decay_ada, rec_weights,
@@ -245,37 +235,24 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
     ref = saved.spikes
     acc = [torch.zeros_like(g_syn) for _ in range(3)]
     g_z = torch.zeros_like(g_syn)
-    has_g = g_spikes is not None
-    common = (_np(g_spikes, ref, 3), has_g)
     sp = kernels.surrogate_constants(cfg.surrogate.name, cfg.surrogate.sharpness,
                                      ref.numpy().dtype)
-    tail = (saved.volt.numpy(), _np(saved.theta_all, ref, 3), saved.spikes.numpy(),
-            saved.syn_all.numpy(), _np(saved.ada_all, ref, 3), _np(syn0, ref, 2),
-            _np(mem0, ref, 2), _np(ada0, ref, 2), _np(decay_syn, ref, 1), _np(decay_mem, ref, 1),
-            _np(decay_ada, ref, 1), float(cfg.threshold), float(cfg.adaptation), cfg.alif, sp,
-            g_syn.numpy(), g_mem.numpy(), _np(g_ada, ref, 2), g_cur.numpy(),
-            *(a.numpy() for a in acc))
-    volt_grad = (_np(g_volt_in, ref, 3), g_volt_in is not None)
-    steps = saved.spikes.shape[0]
+    arrays = (saved.volt.numpy(), _np(saved.theta_all, ref, 3), saved.spikes.numpy(),
+              saved.syn_all.numpy(), _np(saved.ada_all, ref, 3), _np(syn0, ref, 2),
+              _np(mem0, ref, 2), _np(ada0, ref, 2), _np(decay_syn, ref, 1),
+              _np(decay_mem, ref, 1), _np(decay_ada, ref, 1), float(cfg.threshold),
+              float(cfg.adaptation), cfg.alif, sp, g_syn.numpy(), g_mem.numpy(),
+              _np(g_ada, ref, 2), g_cur.numpy(), *(a.numpy() for a in acc),
+              _np(g_volt_in, ref, 3), g_volt_in is not None)
+    g_out = (_np(g_spikes, ref, 3), g_spikes is not None)
     if cfg.rec == 'none':
-        kernels.backward_steps_parallel(steps, 0, *common, _np(None, ref, 2), False, *tail,
-                                        numba.get_num_threads(), _np(None, ref, 3), False,
-                                        *volt_grad)
+        kernels.backward_steps(*g_out, *arrays, numba.get_num_threads())
     else:
-        surr = None
-        if PRECOMPUTE_SURROGATE:
-            surr = POOL.take(saved.volt.shape, saved.volt)
-            kernels.surrogate_all(saved.volt.numpy(), _np(saved.theta_all, ref, 3),
-                                  float(cfg.threshold), cfg.alif, sp, surr.numpy(),
-                                  numba.get_num_threads())
-        surr_np = _np(surr, ref, 3)
-        g_z_np = g_z.numpy()
-        for k in range(steps - 1, -1, -1):
-            kernels.backward_steps(k + 1, k, *common, g_z_np, True, *tail, 1, surr_np,
-                                   surr is not None, *volt_grad)
-            _rec_backward(cfg.rec, rec_weights, g_cur[k], g_z,
-                          None if proj_all is None else proj_all[k])
-        POOL.give(surr)
+        w_in, w_out = _kernel_weights(cfg.rec, rec_weights)
+        kernels.recurrent_backward_steps(*g_out, w_in, w_out, cfg.rec == 'lowrank',
+                                         _np(proj_all, ref, 3), *arrays, g_z.numpy(),
+                                         *blas.gemm_addresses(w_in.dtype),
+                                         numba.get_num_threads())
     g_decay_ada = acc[2].sum(0) if cfg.alif else None
     return g_z, acc[0].sum(0), acc[1].sum(0), g_decay_ada
 
