@@ -14,6 +14,7 @@ from typing import Optional, Tuple
 
 import torch
 from torch import nn, Tensor
+import torch.nn.functional as F
 
 
 class DenseConnection(nn.Module):
@@ -30,14 +31,15 @@ class DenseConnection(nn.Module):
         self.n_in, self.n_out = n_in, n_out
         self.weight = nn.Parameter(torch.empty(n_out, n_in))
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, bias: Optional[Tensor] = None) -> Tensor:
         """
-        Apply W to the last axis of x.
+        Apply W to the last axis of x, plus a bias.
 
         :param x: presynaptic activity [..., n_in].
+        :param bias: added to every output, [n_out] (fused into the matmul).
         :return: currents [..., n_out].
         """
-        return x @ self.weight.t()
+        return F.linear(x, self.weight, bias)
 
     def scan_weights(self) -> Tuple[Tensor, ...]:
         """
@@ -95,14 +97,15 @@ class LowRankConnection(nn.Module):
         self.w1 = nn.Parameter(torch.empty(rank, n_in))
         self.w2 = nn.Parameter(torch.empty(n_out, rank))
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, bias: Optional[Tensor] = None) -> Tensor:
         """
-        Apply W2 @ W1 to the last axis of x through the d-dimensional latent.
+        Apply W2 @ W1 to the last axis of x through the d-dimensional latent, plus a bias.
 
         :param x: presynaptic activity [..., n_in].
+        :param bias: added to every output, [n_out] (fused into the matmul).
         :return: currents [..., n_out].
         """
-        return (x @ self.w1.t()) @ self.w2.t()
+        return F.linear(x @ self.w1.t(), self.w2, bias)
 
     def scan_weights(self) -> Tuple[Tensor, ...]:
         """

@@ -18,9 +18,10 @@ equations are those of :mod:`predctl_ros.snn.neurons`; tests compare both.
 
 import math
 
+from llvmlite import ir
 import numba
 from numba import prange, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 import numpy as np
 
 from predctl_ros.snn.blas import matmul_rows, set_blas_threads
@@ -84,30 +85,46 @@ def exp_neg(y):
     return p * scale
 
 
+@intrinsic
+def _times_pow2(typingctx, p, n):
+    # p * 2^n for float32 p and int32 n, by adding n to p's exponent field: valid while
+    # the result stays a normal float, which exp_neg32's clamp guarantees.
+    if p != types.float32 or n != types.int32:
+        return None
+
+    def codegen(context, builder, sig, args):
+        i32 = ir.IntType(32)
+        exponent = builder.shl(args[1], ir.Constant(i32, 23))
+        bits = builder.add(builder.bitcast(args[0], i32), exponent)
+        return builder.bitcast(bits, ir.FloatType())
+
+    return types.float32(types.float32, types.int32), codegen
+
+
 @numba.njit(inline='always')
 def exp_neg32(y):
     """
-    Return e^y for float32 y <= 0 in float32, with only multiplies and adds (vectorises).
+    Return e^y for float32 y <= 0 in float32, in a form LLVM vectorises.
 
-    Scaling and squaring: e^y = (e^(y/128))^128 with a degree-9 Taylor polynomial on
-    y/128 in [-0.68, 0].  Relative error about 1e-5 (float32 rounding amplified by the
-    squarings), ample for surrogate gradients; no integer ops, so LLVM vectorises it.
+    Range reduction e^y = 2^n e^r with |r| <= ln2 / 2 (ln2 split in two for accuracy), a
+    degree-6 polynomial for e^r (Cephes' expf coefficients) and 2^n put into the exponent
+    bits.  Relative error about 1e-7.
 
-    :param y: exponent, <= 0 (clamped at -87, the float32 normal range).
+    :param y: exponent, <= 0 (clamped at -80, where e^y is far below any gradient).
     :return: e^y as float32.
     """
-    z = max(y, np.float32(-87.0)) * np.float32(1.0 / 128.0)
-    p = np.float32(1.0) + z * (np.float32(1.0) + z * (np.float32(1.0 / 2) + z * (
-        np.float32(1.0 / 6) + z * (np.float32(1.0 / 24) + z * (np.float32(1.0 / 120) + z * (
-            np.float32(1.0 / 720) + z * (np.float32(1.0 / 5040) + z * (
-                np.float32(1.0 / 40320) + z * np.float32(1.0 / 362880)))))))))
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    return p * p
+    y = max(y, np.float32(-80.0))
+    n = np.int32(y * np.float32(1.4426950408889634) - np.float32(0.5))
+    nf = np.float32(n)
+    r = y - nf * np.float32(0.693359375) + nf * np.float32(2.12194440e-4)
+    p = np.float32(1.9875691500e-4)
+    p = p * r + np.float32(1.3981999507e-3)
+    p = p * r + np.float32(8.3334519073e-3)
+    p = p * r + np.float32(4.1665795894e-2)
+    p = p * r + np.float32(1.6666665459e-1)
+    p = p * r + np.float32(5.0000001201e-1)
+    p = p * r * r + r + np.float32(1.0)
+    return _times_pow2(p, n)
 
 
 def exp_neg_as(y, like):

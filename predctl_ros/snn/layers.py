@@ -11,6 +11,7 @@ from predctl_ros.snn.surrogate import Surrogate
 from predctl_ros.snn.time_constants import TimeConstant
 import torch
 from torch import nn, Tensor
+import torch.nn.functional as F
 
 
 class LayerState(NamedTuple):
@@ -124,7 +125,7 @@ class SpikingLayer(nn.Module):
         :param reference: use the autograd step functions instead of the fused scan.
         :return: spikes [T, B, size] and the state after the last step.
         """
-        current = self.ff(x) + self.bias
+        current = self.ff(x, self.bias)
         if reference:
             return self._reference(current, state, repeat)
         p = self.parameters_for_step()
@@ -146,7 +147,7 @@ class SpikingLayer(nn.Module):
         :return: spikes [T, B, size], the state after the last step and the pre-reset
             membrane potentials v_k [T, B, size].
         """
-        current = self.ff(x) + self.bias
+        current = self.ff(x, self.bias)
         if reference:
             return self._reference(current, state, repeat, membranes=True)
         p = self.parameters_for_step()
@@ -223,7 +224,7 @@ class LeakyReadout(nn.Module):
         :return: outputs [T / repeat, B, n_out] and the value after the last step.
         """
         decay = self.tau.decay(self.dt_s)
-        drive = (1.0 - decay) * (spikes @ self.weight.t() + self.bias)
+        drive = (1.0 - decay) * F.linear(spikes, self.weight, self.bias)
         trace = leaky_scan(drive, decay, state)
         out = trace[repeat - 1::repeat]
         return (torch.tanh(out) if self.tanh else out), trace[-1]
