@@ -249,14 +249,26 @@ def forward_steps(cur, repeat, syn0, mem, ada0, base, decay_syn, decay_mem, deca
 
 
 @numba.njit(inline='always')
-def _add_active_rows(z, w, out):
-    # out += z @ w, visiting only the rows of w whose presynaptic neuron spiked.
+def _add_active_rows(z, w, out, active):
+    # out += z @ w, visiting only the rows of w whose presynaptic neuron spiked, two
+    # rows per pass over out (the pass is bound by cache bandwidth); active is scratch.
+    count = 0
     for i in range(z.shape[0]):
-        zi = z[i]
-        if zi != 0.0:
-            row = w[i]
-            for j in range(out.shape[0]):
-                out[j] += zi * row[j]
+        if z[i] != 0.0:
+            active[count] = i
+            count += 1
+    n = out.shape[0]
+    q = 0
+    while q + 1 < count:
+        i0, i1 = active[q], active[q + 1]
+        z0, z1, row0, row1 = z[i0], z[i1], w[i0], w[i1]
+        for j in range(n):
+            out[j] += z0 * row0[j] + z1 * row1[j]
+        q += 2
+    if q < count:
+        zq, row = z[active[q]], w[active[q]]
+        for j in range(n):
+            out[j] += zq * row[j]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -287,6 +299,7 @@ def recurrent_forward_steps(cur, repeat, z0, w_in, w_out, low_rank, hidden_all, 
     for c in prange(chunks):
         lo, hi = c * batch // chunks, (c + 1) * batch // chunks
         current = np.empty(n, dtype=mem.dtype)
+        active = np.empty(n, dtype=np.int64)
         for k in range(spikes.shape[0]):
             for r in range(lo, hi):
                 z_prev = z0[r] if k == 0 else spikes[k - 1, r]
@@ -296,13 +309,13 @@ def recurrent_forward_steps(cur, repeat, z0, w_in, w_out, low_rank, hidden_all, 
                 if low_rank:
                     h = hidden_all[k, r]
                     h[:] = 0.0
-                    _add_active_rows(z_prev, w_in, h)
+                    _add_active_rows(z_prev, w_in, h, active)
                     for m in range(h.shape[0]):
                         hm, w = h[m], w_out[m]
                         for j in range(n):
                             current[j] += hm * w[j]
                 else:
-                    _add_active_rows(z_prev, w_in, current)
+                    _add_active_rows(z_prev, w_in, current, active)
                 _forward_row(k, r, current, syn0, mem, ada0, base, decay_syn, decay_mem,
                              decay_ada, threshold, adaptation, silent_decay, alif, spikes, volt,
                              syn_all, theta_all, ada_all)
