@@ -88,6 +88,21 @@ class _SequenceOutput(torch.nn.Module):
         return None
 
 
+def keep_freed_memory():
+    """
+    Keep freed memory in the process, as the trainer does (see predctl_ros.allocator).
+
+    :return: whether the setting is in force.
+    """
+    if REPO_ROOT not in sys.path:
+        sys.path.insert(0, REPO_ROOT)
+    try:
+        from predctl_ros.allocator import keep_freed_memory as keep
+    except ImportError:
+        return False
+    return keep()
+
+
 def load_ours():
     """
     Return factories for our prediction network and policy stepper.
@@ -399,6 +414,9 @@ def report(rows, args, command):
         f'- torch {torch.__version__}, snntorch {snntorch.__version__}, '
         f'norse {getattr(norse, "__version__", "?")}, Python {platform.python_version()}',
         f'- Threads: BPTT {args.threads}, control step 1',
+        '- Memory: ' + ('freed blocks kept for reuse (`predctl_ros.allocator`, as `predctl '
+                        'train` does), for every implementation' if args.kept_memory else
+                        'glibc defaults (large blocks returned to the OS on free)'),
         f'- BPTT: {N_IN} -> {HIDDEN} recurrent LIF -> {HIDDEN} LIF -> {N_OUT} leaky readout, '
         f'batch {BATCH}, ({args.burn_in} + {args.control_horizon}) x {SUB_STEPS} = '
         f'{t_ctrl * SUB_STEPS} SNN steps, forward + backward; {args.bptt_reps} batches after '
@@ -455,6 +473,10 @@ def parse_args(argv):
                         help='torch threads for BPTT (the control step always uses 1)')
     parser.add_argument('--only', choices=('all', 'bptt', 'control'), default='all')
     parser.add_argument('--no-ours', action='store_true', help='benchmark the peers only')
+    parser.add_argument('--os-allocator', action='store_true',
+                        help='leave glibc returning large freed blocks to the OS (as a plain '
+                             'process does) instead of keeping them for reuse, for every '
+                             'implementation')
     parser.add_argument('--check', action='store_true',
                         help='compare snnTorch/Norse spike trains with the reference LIF')
     parser.add_argument('--write', metavar='FILE',
@@ -481,6 +503,7 @@ def main(argv=None, build_ours=None, build_ours_policy_stepper=None, command=Non
     args = parse_args(argv)
     if command is None:
         command = shlex.join(['python', os.path.relpath(sys.argv[0])] + argv)
+    args.kept_memory = not args.os_allocator and keep_freed_memory()
     if args.check:
         print_check()
     if args.no_ours:

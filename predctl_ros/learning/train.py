@@ -26,6 +26,7 @@ from typing import Callable, Optional
 
 import numpy as np
 from predctl_ros import envs
+from predctl_ros.allocator import keep_freed_memory
 from predctl_ros.atomic import atomic_path
 from predctl_ros.learning import distributed
 from predctl_ros.learning.config import TrainConfig
@@ -303,6 +304,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     worlds, part = ctx.share(cfg.envs, 'envs'), ctx.share(cfg.batch, 'batch')
     log = log if ctx.main else (lambda line: None)
     set_threads(cfg.threads)
+    keep_freed_memory()
     threads = cfg.threads or None
 
     # --- seeding and environments ---
