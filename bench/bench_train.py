@@ -33,6 +33,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from predctl_ros import envs  # noqa: E402
+from predctl_ros.allocator import keep_freed_memory  # noqa: E402
 from predctl_ros.learning.config import load_config  # noqa: E402
 from predctl_ros.learning.objectives import policy_loss, prediction_loss  # noqa: E402
 from predctl_ros.learning.replay import ReplayBuffer  # noqa: E402
@@ -142,6 +143,7 @@ def main(argv=None):
         args.batches, args.repeats = 1, 1
     cfg = load_config(args.config, overrides)
     set_threads(cfg.threads)
+    keep_freed_memory()   # as predctl train does
     torch.manual_seed(cfg.seed)
     costs = measure(cfg, args.batches, args.repeats)
     total = sum(costs.values())
