@@ -186,17 +186,16 @@ def bptt_batch(module, x, target, burn_in):
     return out.detach()
 
 
-def time_bptt(section, name, build, args, x, target):
+def prepare_bptt(name, build, args, x, target):
     """
-    Time BPTT batches of one implementation.
+    Build one implementation and warm it up.
 
-    :param section: row section label.
     :param name: implementation name.
     :param build: zero-argument callable returning the module, or a MatmulFloor.
     :param args: parsed command line.
     :param x: inputs.
     :param target: targets.
-    :return: result dict with per-batch seconds.
+    :return: (run, obj) with run() timing one batch, or an error row.
     """
     try:
         torch.manual_seed(0)
@@ -209,18 +208,53 @@ def time_bptt(section, name, build, args, x, target):
                 bptt_batch(obj, x, target, args.burn_in)
         for _ in range(args.bptt_warmup):
             run()
-        times, ticks = [], cpu_ticks()
-        for _ in range(args.bptt_reps):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        rates = getattr(obj, 'last_rates', None)
-        note = _steal_note(ticks) + (f'; rates {rates[0]:.2f}/{rates[1]:.2f}' if rates else '')
-        row = {'section': section, 'name': name, 'times': times, 'note': note}
+        return run, obj
     except Exception as exc:  # a benchmark never fails
-        row = _error_row(section, name, exc)
-    _print_row(row, 's')
-    return row
+        row = _error_row('bptt', name, exc)
+        _print_row(row, 's')
+        return row
+
+
+def time_bptt_interleaved(builds, args, x, target):
+    """
+    Time BPTT batches of several implementations, one batch of each per round.
+
+    The host's speed drifts from minute to minute; interleaving gives every
+    implementation the same conditions, so that their ratios are fair.
+
+    :param builds: list of (name, build) pairs (see prepare_bptt).
+    :param args: parsed command line.
+    :param x: inputs.
+    :param target: targets.
+    :return: result dicts in the order of builds.
+    """
+    prepared = {name: prepare_bptt(name, build, args, x, target) for name, build in builds}
+    rows = {name: p for name, p in prepared.items() if isinstance(p, dict)}
+    live = {name: p for name, p in prepared.items() if not isinstance(p, dict)}
+    times = {name: [] for name in live}
+    steal = {name: [0, 0] for name in live}
+    for _ in range(args.bptt_reps):
+        for name, (run, _) in live.items():
+            try:
+                ticks = cpu_ticks()
+                start = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - start)
+                after = cpu_ticks()
+                steal[name][0] += after[0] - ticks[0]
+                steal[name][1] += after[1] - ticks[1]
+            except Exception as exc:  # a benchmark never fails
+                rows[name] = _error_row('bptt', name, exc)
+                times[name] = None
+        live = {name: p for name, p in live.items() if times[name] is not None}
+    for name, (_, obj) in live.items():
+        stolen, total = steal[name]
+        note = f'steal {100.0 * stolen / total:.0f}%' if total > 0 else ''
+        rates = getattr(obj, 'last_rates', None)
+        note += f'; rates {rates[0]:.2f}/{rates[1]:.2f}' if rates else ''
+        rows[name] = {'section': 'bptt', 'name': name, 'times': times[name], 'note': note}
+        _print_row(rows[name], 's')
+    return [rows[name] for name, _ in builds]
 
 
 def time_control(name, build, args, obs):
@@ -286,23 +320,19 @@ def run_bptt(args, build_ours):
     sizes = (N_IN, HIDDEN, N_OUT)
     print(f'BPTT: batch {BATCH}, {t_ctrl} x {SUB_STEPS} = {t_ctrl * SUB_STEPS} SNN steps, '
           f'{args.threads} threads')
-    rows = [
-        time_bptt('bptt', 'snnTorch', lambda: peers.SnnTorchPredictionNet(
-            *sizes, sub_steps=SUB_STEPS), args, x, target),
-        time_bptt('bptt', 'Norse', lambda: peers.NorsePredictionNet(
-            *sizes, sub_steps=SUB_STEPS), args, x, target),
-        time_bptt('bptt', 'matmul floor', lambda: peers.MatmulFloor(
-            *sizes, BATCH, t_ctrl, SUB_STEPS), args, x, target),
+    builds = [
+        ('snnTorch', lambda: peers.SnnTorchPredictionNet(*sizes, sub_steps=SUB_STEPS)),
+        ('Norse', lambda: peers.NorsePredictionNet(*sizes, sub_steps=SUB_STEPS)),
+        ('matmul floor', lambda: peers.MatmulFloor(*sizes, BATCH, t_ctrl, SUB_STEPS)),
     ]
     for rank in LOW_RANKS:
-        rows.append(time_bptt('bptt', f'matmul floor (rank {rank})', lambda rank=rank: (
-            peers.MatmulFloor(*sizes, BATCH, t_ctrl, SUB_STEPS, rank=rank)), args, x, target))
+        builds.append((f'matmul floor (rank {rank})', lambda rank=rank: (
+            peers.MatmulFloor(*sizes, BATCH, t_ctrl, SUB_STEPS, rank=rank))))
     if build_ours is not None:
         for rank in (None,) + LOW_RANKS:
             name = 'ours' if rank is None else f'ours (rank {rank})'
-            rows.append(time_bptt('bptt', name, lambda rank=rank: build_ours(
-                N_IN, HIDDEN, N_OUT, 'lif', rank), args, x, target))
-    return rows
+            builds.append((name, lambda rank=rank: build_ours(N_IN, HIDDEN, N_OUT, 'lif', rank)))
+    return time_bptt_interleaved(builds, args, x, target)
 
 
 def run_control(args, build_policy):
@@ -419,8 +449,9 @@ def report(rows, args, command):
                         'glibc defaults (large blocks returned to the OS on free)'),
         f'- BPTT: {N_IN} -> {HIDDEN} recurrent LIF -> {HIDDEN} LIF -> {N_OUT} leaky readout, '
         f'batch {BATCH}, ({args.burn_in} + {args.control_horizon}) x {SUB_STEPS} = '
-        f'{t_ctrl * SUB_STEPS} SNN steps, forward + backward; {args.bptt_reps} batches after '
-        f'{args.bptt_warmup} warm-up',
+        f'{t_ctrl * SUB_STEPS} SNN steps, forward + backward; {args.bptt_reps} batches each after '
+        f'{args.bptt_warmup} warm-up, interleaved (each round times one batch of every '
+        'implementation, so that all see the same host conditions)',
         f'- Control step: {POLICY_IN} -> {HIDDEN} recurrent ALIF -> {HIDDEN} ALIF -> '
         f'{POLICY_OUT} leaky readout, batch 1, {SUB_STEPS} sub-steps, no grad; '
         f'{args.control_steps} steps after {args.control_warmup} warm-up',
@@ -461,7 +492,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--quick', action='store_true',
                         help='smoke test: short sequences, one batch, few control steps')
-    parser.add_argument('--bptt-reps', type=int, default=5)
+    parser.add_argument('--bptt-reps', type=int, default=7)
     parser.add_argument('--bptt-warmup', type=int, default=2)
     parser.add_argument('--control-steps', type=int, default=1000)
     parser.add_argument('--control-warmup', type=int, default=100)
