@@ -18,25 +18,28 @@ CHILD = textwrap.dedent("""
     if sys.argv[1] == 'keep':
         assert keep_freed_memory() and keep_freed_memory()
     faults = []
-    for _ in range(3):
+    for _ in range(30):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         block = torch.ones(12 * 2 ** 20)   # 48 MiB, above glibc's largest mmap threshold
         del block
         faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-    print(faults[-1])
+    print(min(faults[-10:]), sum(faults[-10:]))
 """)
 
 
-def _faults_of_a_reused_block(mode):
+def _faults_of_reused_blocks(mode):
+    # (fewest, total) page faults of the last 10 of 30 allocations of the same block.
     out = subprocess.run([sys.executable, '-c', CHILD, mode], capture_output=True, text=True,
                          check=True)
-    return int(out.stdout.split()[-1])
+    fewest, total = out.stdout.split()[-2:]
+    return int(fewest), int(total)
 
 
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc malloc only')
 def test_kept_memory_serves_a_large_block_again_without_page_faults():
     pages = 48 * 2 ** 20 // resource.getpagesize()
     # Default glibc: every 48 MiB block is a fresh mapping, faulted in page by page.
-    assert _faults_of_a_reused_block('default') > pages // 2
-    # Kept: the third block reuses the heap memory of the first two.
-    assert _faults_of_a_reused_block('keep') < pages // 50
+    assert _faults_of_reused_blocks('default')[0] > pages // 2
+    # Kept: after a warm-up (torch's aligned blocks do not fit the first holes; the heap
+    # grows to a few blocks) the same memory serves every allocation.
+    assert _faults_of_reused_blocks('keep')[1] < pages // 50
