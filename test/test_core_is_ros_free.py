@@ -11,6 +11,7 @@ def test_core_imports_nothing_from_ros():
             'import predctl_ros.snn, predctl_ros.envs, predctl_ros.learning.train\n'
             'import predctl_ros.bags, predctl_ros.realtime\n'
             'import predctl_ros.learning.ablation, predctl_ros.learning.distributed\n'
+            'import predctl_ros.learning.chained\n'
             'import predctl_ros.cli, predctl_ros.control, predctl_ros.stack, predctl_ros.bringup\n'
             'ros = sorted(m for m in sys.modules if m.split(".")[0] in '
             '("rclpy", "rosidl_runtime_py", "sensor_msgs", "std_msgs", "geometry_msgs"))\n'

@@ -149,3 +149,51 @@ def test_per_world_fallback_matches_batch(monkeypatch, num_threads):
     monkeypatch.setattr(worlds, 'HAS_BATCH', False)
     slow = run()
     np.testing.assert_array_equal(slow, fast)
+
+
+@pytest.mark.parametrize('batched', [True, False])
+def test_retarget_keeps_the_motion_and_moves_only_the_goal(monkeypatch, batched):
+    """A goal sent mid-motion: state, velocities and physics carry over, bit for bit."""
+    if not batched:
+        monkeypatch.setattr(worlds, '_mj_batch', None)
+        monkeypatch.setattr(worlds, 'HAS_BATCH', False)
+    actions = np.random.default_rng(4).uniform(-1, 1, (10, 2, 6))
+    new_goals = np.array([[0.4, 0.2, 0.5], [0.3, -0.3, 0.3]])
+
+    def run(retarget):
+        with envs.make_batched_env('panda_reach', 2, num_threads=2) as batch:
+            batch.reset(seed=8)
+            for action in actions[:5]:
+                batch.step(action)
+            moving = batch.worlds.qpos.copy(), batch.worlds.qvel.copy()
+            if retarget:
+                before = batch.worlds.observe(np.zeros((2, batch.task_spec.obs_size))).copy()
+                obs, goals = batch.retarget(new_goals)
+                np.testing.assert_array_equal(obs, before)
+                np.testing.assert_array_equal(goals, new_goals)
+                np.testing.assert_array_equal(batch.worlds.qpos, moving[0])
+                np.testing.assert_array_equal(batch.worlds.qvel, moving[1])
+                assert np.abs(moving[1]).max() > 0.1, 'the arms should be moving'
+                assert batch.steps == 0
+                np.testing.assert_array_equal(batch.starts, moving[0])
+                for i in range(2):
+                    marker = batch.datas[i].mocap_pos[batch.task.goal_mocap]
+                    np.testing.assert_allclose(marker, batch.task.goal_to_site(new_goals[i]))
+            out = [batch.step(action) for action in actions[5:]]
+            return np.array([o for o, _ in out]), np.array([i['distance'] for _, i in out])
+
+    obs_kept, distance_kept = run(False)
+    obs_new, distance_new = run(True)
+    np.testing.assert_array_equal(obs_new, obs_kept)
+    assert not np.allclose(distance_new, distance_kept)
+
+
+def test_retarget_errors():
+    with envs.make_batched_env('panda_reach', 2, num_threads=1) as batch:
+        with pytest.raises(RuntimeError, match='reset'):
+            batch.retarget(np.zeros((2, 3)))
+        batch.reset(seed=1)
+        with pytest.raises(ValueError, match='shape'):
+            batch.retarget(np.zeros((3, 3)))
+        with pytest.raises(ValueError):
+            batch.retarget(np.full((2, 3), np.nan))

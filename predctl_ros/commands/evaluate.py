@@ -4,7 +4,8 @@
 
 import json
 
-HELP = "evaluate a checkpoint's policy on the task's fixed test set"
+HELP = ("evaluate a checkpoint's policy on the task's fixed test set, or on chained goals "
+        'as the ROS demo sends them (--chained)')
 
 
 def add_arguments(parser):
@@ -21,6 +22,12 @@ def add_arguments(parser):
     parser.add_argument('--within', type=float, action='append', default=[], metavar='D',
                         help='add the fraction of episodes ending closer than D to the goal '
                         '(goal units; repeatable)')
+    parser.add_argument('--chained', type=int, default=0, metavar='N',
+                        help='panda_reach: instead of the test set, send N goals one after '
+                        "another per world, as the demo's random goal publisher does "
+                        '(each from where the arm is, the network reset on a new goal)')
+    parser.add_argument('--goal-seeds', type=int, default=32, metavar='S',
+                        help='with --chained: worlds, one per goal-publisher seed 0 .. S-1')
 
 
 def run(args) -> int:
@@ -50,6 +57,8 @@ def run(args) -> int:
     except CheckpointError as exc:
         print(f'error: {exc}')
         return 2
+    if args.chained:
+        return _run_chained(args, policy, task, options)
     monitor = None
     if args.activity and hasattr(policy, 'fan_out'):
         from predctl_ros.snn.monitors import ActivityMonitor
@@ -70,4 +79,28 @@ def run(args) -> int:
     else:
         for key, value in metrics.items():
             print(f'{key:28s} {value}')
+    return 0
+
+
+def _run_chained(args, policy, task, options) -> int:
+    from predctl_ros.learning.chained import demo_goals, demo_start, evaluate_chained
+
+    if task != 'panda_reach':
+        print(f'error: --chained replays the Panda demo; the task is {task}')
+        return 2
+    if args.chained < 1 or args.goal_seeds < 1:
+        print('error: --chained and --goal-seeds need positive counts')
+        return 2
+    result = evaluate_chained(policy, demo_goals(args.goal_seeds, args.chained), demo_start(),
+                              options)
+    summary = {'task': task, 'checkpoint': str(args.checkpoint), 'worlds': result['worlds'],
+               'goals_per_world': result['goals_per_world']}
+    for part in ('first', 'chained'):
+        if part in result:
+            summary.update({f'{part}_{key}': value for key, value in result[part].items()})
+    if args.json:
+        print(json.dumps({**summary, 'final_distance': result['final_distance']}, indent=2))
+    else:
+        for key, value in summary.items():
+            print(f'{key:36s} {value}')
     return 0

@@ -121,6 +121,28 @@ class BatchedReachEnv:
         self._started = True
         return self.worlds.observe(self._obs, self._rngs).copy(), self.goals.copy()
 
+    def retarget(self, goals):
+        """
+        Start a new episode in every world from where it is, toward new goals.
+
+        As a goal sent to the robot mid-motion: positions and velocities carry over (unlike
+        ``reset``, which puts the worlds at rest); only the goals and the step count change.
+
+        :param goals: new goals [N, goal_size] in goal units.
+        :return: (obs [N, obs_size], goal [N, goal_size]).
+        :raises RuntimeError: before the first reset.
+        """
+        if not self._started:
+            raise RuntimeError('call reset() before retarget()')
+        n = self.num_envs
+        if np.shape(goals) != (n, self.task_spec.goal_size):
+            raise ValueError(f'goals must have shape ({n}, {self.task_spec.goal_size}), got '
+                             f'{np.shape(goals)}')
+        for i in range(n):
+            self.worlds.retarget_world(i, self.task.check_goal(goals[i]))
+        self.steps = 0
+        return self.worlds.observe(self._obs, self._rngs).copy(), self.goals.copy()
+
     def step(self, actions):
         """
         Apply one action per world for one control period.

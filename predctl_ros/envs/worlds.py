@@ -244,6 +244,20 @@ class Worlds:
                                 and bad_state_count(data) == bad)
             self._gather(i)
 
+    def retarget_world(self, i: int, goal: np.ndarray):
+        """
+        Give world i a new goal where it is, moving or not.
+
+        Its current configuration becomes its start (where a divergence puts it back).
+
+        :param i: world index.
+        :param goal: validated goal [goal_size].
+        """
+        self.goals[i] = goal
+        self.starts[i] = np.clip(self.qpos[i], self.task.ranges[:, 0], self.task.ranges[:, 1])
+        # Looking the world up syncs its MjData; the marker is written back before the next step.
+        self.datas[i].mocap_pos[self.task.goal_mocap] = self.task.goal_to_site(goal)
+
     def check(self) -> np.ndarray:
         """
         Find worlds whose last step diverged and put them back at their starts.
