@@ -272,25 +272,29 @@ def _add_active_rows(z, w, out, active):
 
 
 @numba.njit(parallel=True, cache=True)
-def recurrent_forward_steps(cur, repeat, z0, w_in, w_out, low_rank, hidden_all, syn0, mem, ada0,
-                            base, decay_syn, decay_mem, decay_ada, threshold, adaptation,
-                            silent_decay, alif, spikes, volt, syn_all, theta_all, ada_all,
-                            chunks):
+def recurrent_forward_steps(cur, repeat, z0, w_in, w_out, low_rank, hidden_all, rec_cur, syn0,
+                            mem, ada0, base, decay_syn, decay_mem, decay_ada, threshold,
+                            adaptation, silent_decay, alif, spikes, volt, syn_all, theta_all,
+                            ada_all, gemm, set_threads, chunks):
     """
     Run every SNN step of a recurrent layer, the recurrent input driven by spikes.
 
     Batch rows never interact, so each thread runs its block of rows through all steps
     with no synchronisation.  The recurrent current adds one weight row per spike of the
-    previous step (spikes are sparse), instead of a dense matrix product.
+    previous step (spikes are sparse), instead of a dense matrix product; with low rank
+    the spikes build the latent that way and one GEMM of the block's rows expands it.
 
     :param cur: feed-forward input currents [T / repeat, B, N].
     :param repeat: steps per input entry.
     :param z0: spikes before step 0 [B, N].
     :param w_in: dense: W^T [N, N]; low rank: W1^T [N, d] (rows indexed by presynaptic
         neuron).
-    :param w_out: low rank: W2^T [d, N]; unused when dense.
+    :param w_out: low rank: W2 [N, d]; unused when dense.
     :param low_rank: whether the recurrent weight is factored.
     :param hidden_all: output latent z_{k-1} W1^T per step [T, B, d] (low rank).
+    :param rec_cur: scratch [B, N] for the low-rank expansion.
+    :param gemm: address of ?gemm_ (see :mod:`predctl_ros.snn.blas`; 0: compiled loop).
+    :param set_threads: address of mkl_set_num_threads_local (0 with gemm 0).
     :param chunks: blocks of rows processed in parallel.
 
     The other parameters are those of :func:`forward_steps`.
@@ -300,25 +304,30 @@ def recurrent_forward_steps(cur, repeat, z0, w_in, w_out, low_rank, hidden_all, 
         lo, hi = c * batch // chunks, (c + 1) * batch // chunks
         current = np.empty(n, dtype=mem.dtype)
         active = np.empty(n, dtype=np.int64)
+        previous = set_blas_threads(set_threads, 1) if low_rank else 0
         for k in range(spikes.shape[0]):
-            for r in range(lo, hi):
-                z_prev = z0[r] if k == 0 else spikes[k - 1, r]
-                src = cur[k // repeat, r]
-                for j in range(n):
-                    current[j] = src[j]
-                if low_rank:
+            if low_rank:
+                for r in range(lo, hi):
                     h = hidden_all[k, r]
                     h[:] = 0.0
-                    _add_active_rows(z_prev, w_in, h, active)
-                    for m in range(h.shape[0]):
-                        hm, w = h[m], w_out[m]
-                        for j in range(n):
-                            current[j] += hm * w[j]
+                    _add_active_rows(z0[r] if k == 0 else spikes[k - 1, r], w_in, h, active)
+                matmul_rows(hidden_all[k], lo, hi, w_out, rec_cur, gemm)
+            for r in range(lo, hi):
+                src = cur[k // repeat, r]
+                if low_rank:
+                    row = rec_cur[r]
+                    for j in range(n):
+                        current[j] = src[j] + row[j]
                 else:
-                    _add_active_rows(z_prev, w_in, current, active)
+                    for j in range(n):
+                        current[j] = src[j]
+                    _add_active_rows(z0[r] if k == 0 else spikes[k - 1, r], w_in, current,
+                                     active)
                 _forward_row(k, r, current, syn0, mem, ada0, base, decay_syn, decay_mem,
                              decay_ada, threshold, adaptation, silent_decay, alif, spikes, volt,
                              syn_all, theta_all, ada_all)
+        if low_rank:
+            set_blas_threads(set_threads, previous)
 
 
 @numba.njit(cache=True)
@@ -479,7 +488,7 @@ def backward_steps(g_spikes, has_g_spikes, volt, theta_all, spikes, syn_all, ada
 
 
 @numba.njit(parallel=True, cache=True)
-def recurrent_backward_steps(g_spikes, has_g_spikes, w_in, w_out, low_rank, proj_all, volt,
+def recurrent_backward_steps(g_spikes, has_g_spikes, w_in, w_out_t, low_rank, proj_all, volt,
                              theta_all, spikes, syn_all, ada_all, syn0, mem0, ada0, decay_syn,
                              decay_mem, decay_ada, threshold, adaptation, alif, sp, g_syn, g_mem,
                              g_ada, g_cur, acc_syn, acc_mem, acc_ada, g_volt_in, has_g_volt,
@@ -491,7 +500,7 @@ def recurrent_backward_steps(g_spikes, has_g_spikes, w_in, w_out, low_rank, proj
     product dL/dz_{k-1} = dL/dI_k W of each step is one GEMM over the block's rows.
 
     :param w_in: the forward pass's operand: W^T [N, N], or W1^T [N, d] (low rank).
-    :param w_out: low rank: W2^T [d, N]; unused when dense.
+    :param w_out_t: low rank: W2^T [d, N]; unused when dense.
     :param low_rank: whether the recurrent weight is factored.
     :param proj_all: output dL/dI_k W2 per step [T, B, d] (low rank).
     :param g_rec: [B, N] zeros in; out: dL/dz0 through the recurrence of step 0.
@@ -515,7 +524,7 @@ def recurrent_backward_steps(g_spikes, has_g_spikes, w_in, w_out, low_rank, proj
                               alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada,
                               g_volt_in, has_g_volt, scratch)
             if low_rank:
-                matmul_rows(g_cur[k], lo, hi, w_out, proj_all[k], gemm)
+                matmul_rows(g_cur[k], lo, hi, w_out_t, proj_all[k], gemm)
                 matmul_rows(proj_all[k], lo, hi, w_in, g_rec, gemm)
             else:
                 matmul_rows(g_cur[k], lo, hi, w_in, g_rec, gemm)

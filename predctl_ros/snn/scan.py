@@ -164,10 +164,15 @@ def _np(t: Optional[Tensor], like: Tensor, dim: int):
 
 
 def _kernel_weights(rec: str, rec_weights):
-    # The kernels' operands, one row per input of each product: dense W^T [N, N] (and an
-    # unused placeholder); low rank W1^T [N, d] and W2^T [d, N].
-    w = [t.detach().t().contiguous().numpy() for t in rec_weights]
-    return (w[0], np.empty((0, 0), dtype=w[0].dtype)) if rec == 'dense' else tuple(w)
+    # The kernels' operands (see recurrent_forward_steps): dense (W^T, -, -), low rank
+    # (W1^T [N, d], W2 [N, d], W2^T [d, N]); '-' is an unused placeholder.
+    if rec == 'dense':
+        w_t = rec_weights[0].detach().t().contiguous().numpy()
+        none = np.empty((0, 0), dtype=w_t.dtype)
+        return w_t, none, none
+    w1, w2 = (w.detach() for w in rec_weights)
+    return (w1.t().contiguous().numpy(), w2.contiguous().numpy(),
+            w2.t().contiguous().numpy())
 
 
 def _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ada0, base, saved,
@@ -182,9 +187,13 @@ def _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ad
     if cfg.rec == 'none':
         kernels.forward_steps(cur_np, cfg.repeat, *state)
         return
-    w_in, w_out = _kernel_weights(cfg.rec, rec_weights)
+    w_in, w_out, _ = _kernel_weights(cfg.rec, rec_weights)
+    low_rank = cfg.rec == 'lowrank'
+    rec_cur = POOL.take(mem.shape, mem) if low_rank else None
     kernels.recurrent_forward_steps(cur_np, cfg.repeat, z.detach().numpy(), w_in, w_out,
-                                    cfg.rec == 'lowrank', _np(saved.hidden_all, ref, 3), *state)
+                                    low_rank, _np(saved.hidden_all, ref, 3), _np(rec_cur, ref, 2),
+                                    *state[:-1], *blas.gemm_addresses(w_in.dtype), state[-1])
+    POOL.give(rec_cur)
 
 
 def _backward_torch(cfg, g_spikes, saved, decay_syn, decay_mem, decay_ada, rec_weights,
@@ -248,8 +257,8 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
     if cfg.rec == 'none':
         kernels.backward_steps(*g_out, *arrays, numba.get_num_threads())
     else:
-        w_in, w_out = _kernel_weights(cfg.rec, rec_weights)
-        kernels.recurrent_backward_steps(*g_out, w_in, w_out, cfg.rec == 'lowrank',
+        w_in, _, w_out_t = _kernel_weights(cfg.rec, rec_weights)
+        kernels.recurrent_backward_steps(*g_out, w_in, w_out_t, cfg.rec == 'lowrank',
                                          _np(proj_all, ref, 3), *arrays, g_z.numpy(),
                                          *blas.gemm_addresses(w_in.dtype),
                                          numba.get_num_threads())
