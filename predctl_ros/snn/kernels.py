@@ -146,6 +146,8 @@ def _exp_neg_as(y, like):
 
 
 TINY = 1e-30
+REC_NONE, REC_DENSE, REC_LOW_RANK = 0, 1, 2
+"""Recurrence of a layer, as the backward kernel takes it."""
 
 
 def _flush(x):
@@ -436,13 +438,13 @@ def _backward_row(k, r, g_spikes, has_g_spikes, g_rec_row, has_g_rec, volt, thet
 def backward_steps(g_spikes, has_g_spikes, volt, theta_all, spikes, syn_all, ada_all, syn0,
                    mem0, ada0, decay_syn, decay_mem, decay_ada, threshold, adaptation, alif, sp,
                    g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada, g_volt_in, has_g_volt,
-                   chunks):
+                   rec, w_in, w_out_t, proj_all, g_rec, gemm, set_threads, chunks):
     """
-    Back-propagate every step of a feed-forward layer (reset detached).
+    Back-propagate every step of a layer (reset detached), its recurrent product included.
 
-    Accumulates the decay gradients on the way; rows are split into `chunks` blocks, one
-    parallel region for the whole call, time outermost inside a block so that each step
-    streams through contiguous rows.
+    Accumulates the decay gradients on the way.  As in the forward pass each thread
+    carries its block of rows through all steps; for a recurrent layer the product
+    dL/dz_{k-1} = dL/dI_k W of each step is one GEMM over the block's rows.
 
     :param g_spikes: dL/dz from the layer's outputs [T, B, N].
     :param has_g_spikes: whether g_spikes is given.
@@ -470,62 +472,37 @@ def backward_steps(g_spikes, has_g_spikes, volt, theta_all, spikes, syn_all, ada
     :param acc_ada: running sum of dL/dn_k * n_{k-1} [B, N] (ALIF).
     :param g_volt_in: dL/dv_k from the layer's membrane output [T, B, N].
     :param has_g_volt: whether g_volt_in is given.
-    :param chunks: blocks of rows processed in parallel.
-    """
-    batch, n = g_syn.shape
-    for c in prange(chunks):
-        lo, hi = c * batch // chunks, (c + 1) * batch // chunks
-        scratch = np.empty((3, n), dtype=volt.dtype)
-        one_minus_mem = (1.0 - decay_mem).astype(volt.dtype)
-        for k in range(spikes.shape[0] - 1, -1, -1):
-            for r in range(lo, hi):
-                # g_syn[r] stands in for the absent recurrent gradient (has_g_rec False).
-                _backward_row(k, r, g_spikes, has_g_spikes, g_syn[r], False, volt, theta_all,
-                              spikes, syn_all, ada_all, syn0, mem0, ada0, decay_syn,
-                              decay_mem, one_minus_mem, decay_ada, threshold, adaptation,
-                              alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada,
-                              g_volt_in, has_g_volt, scratch)
-
-
-@numba.njit(parallel=True, cache=True)
-def recurrent_backward_steps(g_spikes, has_g_spikes, w_in, w_out_t, low_rank, proj_all, volt,
-                             theta_all, spikes, syn_all, ada_all, syn0, mem0, ada0, decay_syn,
-                             decay_mem, decay_ada, threshold, adaptation, alif, sp, g_syn, g_mem,
-                             g_ada, g_cur, acc_syn, acc_mem, acc_ada, g_volt_in, has_g_volt,
-                             g_rec, gemm, set_threads, chunks):
-    """
-    Back-propagate every step of a recurrent layer, the recurrent product included.
-
-    As in the forward pass each thread carries its block of rows through all steps; the
-    product dL/dz_{k-1} = dL/dI_k W of each step is one GEMM over the block's rows.
-
+    :param rec: recurrence: REC_NONE, REC_DENSE or REC_LOW_RANK.
     :param w_in: the forward pass's operand: W^T [N, N], or W1^T [N, d] (low rank).
-    :param w_out_t: low rank: W2^T [d, N]; unused when dense.
-    :param low_rank: whether the recurrent weight is factored.
+    :param w_out_t: low rank: W2^T [d, N].
     :param proj_all: output dL/dI_k W2 per step [T, B, d] (low rank).
     :param g_rec: [B, N] zeros in; out: dL/dz0 through the recurrence of step 0.
     :param gemm: address of ?gemm_ (see :mod:`predctl_ros.snn.blas`; 0: compiled loop).
     :param set_threads: address of mkl_set_num_threads_local (0 with gemm 0).
-
-    The other parameters are those of :func:`backward_steps`.
+    :param chunks: blocks of rows processed in parallel.
     """
     batch, n = g_syn.shape
+    recurrent = rec != REC_NONE
     for c in prange(chunks):
         lo, hi = c * batch // chunks, (c + 1) * batch // chunks
         scratch = np.empty((3, n), dtype=volt.dtype)
         one_minus_mem = (1.0 - decay_mem).astype(volt.dtype)
         # Sequential GEMM in this thread; the previous setting is restored (torch's own).
-        previous = set_blas_threads(set_threads, 1)
+        previous = set_blas_threads(set_threads, 1) if recurrent else 0
         for k in range(spikes.shape[0] - 1, -1, -1):
             for r in range(lo, hi):
-                _backward_row(k, r, g_spikes, has_g_spikes, g_rec[r], True, volt, theta_all,
-                              spikes, syn_all, ada_all, syn0, mem0, ada0, decay_syn,
-                              decay_mem, one_minus_mem, decay_ada, threshold, adaptation,
-                              alif, sp, g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada,
+                # Without recurrence g_syn[r] stands in for the absent g_rec[r].
+                carried = g_rec[r] if recurrent else g_syn[r]
+                _backward_row(k, r, g_spikes, has_g_spikes, carried, recurrent, volt,
+                              theta_all, spikes, syn_all, ada_all, syn0, mem0, ada0, decay_syn,
+                              decay_mem, one_minus_mem, decay_ada, threshold, adaptation, alif,
+                              sp, g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada,
                               g_volt_in, has_g_volt, scratch)
-            if low_rank:
+            if rec == REC_LOW_RANK:
                 matmul_rows(g_cur[k], lo, hi, w_out_t, proj_all[k], gemm)
                 matmul_rows(proj_all[k], lo, hi, w_in, g_rec, gemm)
-            else:
+            elif rec == REC_DENSE:
                 matmul_rows(g_cur[k], lo, hi, w_in, g_rec, gemm)
+        if recurrent:
+            set_blas_threads(set_threads, previous)
         set_blas_threads(set_threads, previous)

@@ -255,13 +255,14 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
               _np(g_volt_in, ref, 3), g_volt_in is not None)
     g_out = (_np(g_spikes, ref, 3), g_spikes is not None)
     if cfg.rec == 'none':
-        kernels.backward_steps(*g_out, *arrays, numba.get_num_threads())
+        none2, none3 = _np(None, ref, 2), _np(None, ref, 3)
+        rec = (kernels.REC_NONE, none2, none2, none3, g_z.numpy(), 0, 0)
     else:
         w_in, _, w_out_t = _kernel_weights(cfg.rec, rec_weights)
-        kernels.recurrent_backward_steps(*g_out, w_in, w_out_t, cfg.rec == 'lowrank',
-                                         _np(proj_all, ref, 3), *arrays, g_z.numpy(),
-                                         *blas.gemm_addresses(w_in.dtype),
-                                         numba.get_num_threads())
+        kind = kernels.REC_LOW_RANK if cfg.rec == 'lowrank' else kernels.REC_DENSE
+        rec = (kind, w_in, w_out_t, _np(proj_all, ref, 3), g_z.numpy(),
+               *blas.gemm_addresses(w_in.dtype))
+    kernels.backward_steps(*g_out, *arrays, *rec, numba.get_num_threads())
     g_decay_ada = acc[2].sum(0) if cfg.alif else None
     return g_z, acc[0].sum(0), acc[1].sum(0), g_decay_ada
 
