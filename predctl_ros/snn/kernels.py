@@ -213,43 +213,6 @@ def _forward_row(k, r, cur_row, syn0, mem, ada0, base, decay_syn, decay_mem, dec
                     base[r, i] = max(base[r, i] - silent_decay, 0.0)
 
 
-@numba.njit(parallel=True, cache=True)
-def forward_steps(cur, repeat, syn0, mem, ada0, base, decay_syn, decay_mem, decay_ada,
-                  threshold, adaptation, silent_decay, alif, spikes, volt, syn_all, theta_all,
-                  ada_all, chunks):
-    """
-    Run every SNN step of a feed-forward layer; cur[k // repeat] is the input of step k.
-
-    :param cur: input currents [T / repeat, B, N].
-    :param repeat: steps per input entry.
-    :param syn0: synaptic current before step 0 [B, N].
-    :param mem: membrane state [B, N], updated in place.
-    :param ada0: adaptation trace before step 0 [B, N] (ALIF).
-    :param base: threshold base [B, N], updated in place (ALIF).
-    :param decay_syn: synaptic decays [N].
-    :param decay_mem: membrane decays [N].
-    :param decay_ada: adaptation decays [N] (ALIF).
-    :param threshold: theta_0.
-    :param adaptation: xi.
-    :param silent_decay: threshold-base decrement per silent step.
-    :param alif: adaptive neurons.
-    :param spikes: output spikes [T, B, N].
-    :param volt: output pre-reset membrane [T, B, N].
-    :param syn_all: output synaptic currents [T, B, N].
-    :param theta_all: output thresholds [T, B, N] (ALIF).
-    :param ada_all: output adaptation traces [T, B, N] (ALIF).
-    :param chunks: blocks of rows processed in parallel.
-    """
-    batch = mem.shape[0]
-    for c in prange(chunks):
-        lo, hi = c * batch // chunks, (c + 1) * batch // chunks
-        for k in range(spikes.shape[0]):
-            for r in range(lo, hi):
-                _forward_row(k, r, cur[k // repeat, r], syn0, mem, ada0, base, decay_syn,
-                             decay_mem, decay_ada, threshold, adaptation, silent_decay, alif,
-                             spikes, volt, syn_all, theta_all, ada_all)
-
-
 @numba.njit(inline='always')
 def _add_active_rows(z, w, out, active):
     # out += z @ w, visiting only the rows of w whose presynaptic neuron spiked, two
@@ -274,34 +237,49 @@ def _add_active_rows(z, w, out, active):
 
 
 @numba.njit(parallel=True, cache=True)
-def recurrent_forward_steps(cur, repeat, z0, w_in, w_out, low_rank, hidden_all, rec_cur, syn0,
-                            mem, ada0, base, decay_syn, decay_mem, decay_ada, threshold,
-                            adaptation, silent_decay, alif, spikes, volt, syn_all, theta_all,
-                            ada_all, gemm, set_threads, chunks):
+def forward_steps(cur, repeat, syn0, mem, ada0, base, decay_syn, decay_mem, decay_ada,
+                  threshold, adaptation, silent_decay, alif, spikes, volt, syn_all, theta_all,
+                  ada_all, rec, z0, w_in, w_out, hidden_all, rec_cur, gemm, set_threads,
+                  chunks):
     """
-    Run every SNN step of a recurrent layer, the recurrent input driven by spikes.
+    Run every SNN step of a layer; cur[k // repeat] is the feed-forward input of step k.
 
     Batch rows never interact, so each thread runs its block of rows through all steps
-    with no synchronisation.  The recurrent current adds one weight row per spike of the
+    with no synchronisation.  A recurrent current adds one weight row per spike of the
     previous step (spikes are sparse), instead of a dense matrix product; with low rank
     the spikes build the latent that way and one GEMM of the block's rows expands it.
 
-    :param cur: feed-forward input currents [T / repeat, B, N].
+    :param cur: input currents [T / repeat, B, N].
     :param repeat: steps per input entry.
-    :param z0: spikes before step 0 [B, N].
+    :param syn0: synaptic current before step 0 [B, N].
+    :param mem: membrane state [B, N], updated in place.
+    :param ada0: adaptation trace before step 0 [B, N] (ALIF).
+    :param base: threshold base [B, N], updated in place (ALIF).
+    :param decay_syn: synaptic decays [N].
+    :param decay_mem: membrane decays [N].
+    :param decay_ada: adaptation decays [N] (ALIF).
+    :param threshold: theta_0.
+    :param adaptation: xi.
+    :param silent_decay: threshold-base decrement per silent step.
+    :param alif: adaptive neurons.
+    :param spikes: output spikes [T, B, N].
+    :param volt: output pre-reset membrane [T, B, N].
+    :param syn_all: output synaptic currents [T, B, N].
+    :param theta_all: output thresholds [T, B, N] (ALIF).
+    :param ada_all: output adaptation traces [T, B, N] (ALIF).
+    :param rec: recurrence: REC_NONE, REC_DENSE or REC_LOW_RANK.
+    :param z0: spikes before step 0 [B, N] (recurrent).
     :param w_in: dense: W^T [N, N]; low rank: W1^T [N, d] (rows indexed by presynaptic
         neuron).
-    :param w_out: low rank: W2 [N, d]; unused when dense.
-    :param low_rank: whether the recurrent weight is factored.
+    :param w_out: low rank: W2 [N, d].
     :param hidden_all: output latent z_{k-1} W1^T per step [T, B, d] (low rank).
     :param rec_cur: scratch [B, N] for the low-rank expansion.
     :param gemm: address of ?gemm_ (see :mod:`predctl_ros.snn.blas`; 0: compiled loop).
     :param set_threads: address of mkl_set_num_threads_local (0 with gemm 0).
     :param chunks: blocks of rows processed in parallel.
-
-    The other parameters are those of :func:`forward_steps`.
     """
     batch, n = mem.shape
+    low_rank = rec == REC_LOW_RANK
     for c in prange(chunks):
         lo, hi = c * batch // chunks, (c + 1) * batch // chunks
         current = np.empty(n, dtype=mem.dtype)
@@ -316,16 +294,20 @@ def recurrent_forward_steps(cur, repeat, z0, w_in, w_out, low_rank, hidden_all, 
                 matmul_rows(hidden_all[k], lo, hi, w_out, rec_cur, gemm)
             for r in range(lo, hi):
                 src = cur[k // repeat, r]
-                if low_rank:
-                    row = rec_cur[r]
-                    for j in range(n):
-                        current[j] = src[j] + row[j]
+                if rec == REC_NONE:
+                    drive = src
                 else:
-                    for j in range(n):
-                        current[j] = src[j]
-                    _add_active_rows(z0[r] if k == 0 else spikes[k - 1, r], w_in, current,
-                                     active)
-                _forward_row(k, r, current, syn0, mem, ada0, base, decay_syn, decay_mem,
+                    drive = current
+                    if low_rank:
+                        row = rec_cur[r]
+                        for j in range(n):
+                            current[j] = src[j] + row[j]
+                    else:
+                        for j in range(n):
+                            current[j] = src[j]
+                        _add_active_rows(z0[r] if k == 0 else spikes[k - 1, r], w_in, current,
+                                         active)
+                _forward_row(k, r, drive, syn0, mem, ada0, base, decay_syn, decay_mem,
                              decay_ada, threshold, adaptation, silent_decay, alif, spikes, volt,
                              syn_all, theta_all, ada_all)
         if low_rank:

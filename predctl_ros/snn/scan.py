@@ -163,9 +163,12 @@ def _np(t: Optional[Tensor], like: Tensor, dim: int):
     return t.detach().numpy()
 
 
-def _kernel_weights(rec: str, rec_weights):
-    # The kernels' operands (see recurrent_forward_steps): dense (W^T, -, -), low rank
-    # (W1^T [N, d], W2 [N, d], W2^T [d, N]); '-' is an unused placeholder.
+def _kernel_weights(rec: str, rec_weights, like: Tensor):
+    # The kernels' operands (see kernels.forward_steps), taken once per scan: dense (W^T,
+    # -, -), low rank (W1^T [N, d], W2 [N, d], W2^T [d, N]); '-' is an unused placeholder.
+    if rec == 'none':
+        none = _np(None, like, 2)
+        return none, none, none
     if rec == 'dense':
         w_t = rec_weights[0].detach().t().contiguous().numpy()
         none = np.empty((0, 0), dtype=w_t.dtype)
@@ -175,24 +178,23 @@ def _kernel_weights(rec: str, rec_weights):
             w2.t().contiguous().numpy())
 
 
+_REC_KIND = {'none': kernels.REC_NONE, 'dense': kernels.REC_DENSE,
+             'lowrank': kernels.REC_LOW_RANK}
+
+
 def _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ada0, base, saved,
-                     rec_weights):
+                     operands):
     ref = saved.spikes
-    state = (_np(syn0, ref, 2), mem.numpy(), _np(ada0, ref, 2), _np(base, ref, 2),
-             _np(decay_syn, ref, 1), _np(decay_mem, ref, 1), _np(decay_ada, ref, 1),
-             float(cfg.threshold), float(cfg.adaptation), float(cfg.silent_decay), cfg.alif,
-             saved.spikes.numpy(), saved.volt.numpy(), saved.syn_all.numpy(),
-             _np(saved.theta_all, ref, 3), _np(saved.ada_all, ref, 3), numba.get_num_threads())
-    cur_np = cur.detach().numpy()
-    if cfg.rec == 'none':
-        kernels.forward_steps(cur_np, cfg.repeat, *state)
-        return
-    w_in, w_out, _ = _kernel_weights(cfg.rec, rec_weights)
-    low_rank = cfg.rec == 'lowrank'
-    rec_cur = POOL.take(mem.shape, mem) if low_rank else None
-    kernels.recurrent_forward_steps(cur_np, cfg.repeat, z.detach().numpy(), w_in, w_out,
-                                    low_rank, _np(saved.hidden_all, ref, 3), _np(rec_cur, ref, 2),
-                                    *state[:-1], *blas.gemm_addresses(w_in.dtype), state[-1])
+    w_in, w_out, _ = operands
+    rec_cur = POOL.take(mem.shape, mem) if cfg.rec == 'lowrank' else None
+    kernels.forward_steps(
+        cur.detach().numpy(), cfg.repeat, _np(syn0, ref, 2), mem.numpy(), _np(ada0, ref, 2),
+        _np(base, ref, 2), _np(decay_syn, ref, 1), _np(decay_mem, ref, 1),
+        _np(decay_ada, ref, 1), float(cfg.threshold), float(cfg.adaptation),
+        float(cfg.silent_decay), cfg.alif, saved.spikes.numpy(), saved.volt.numpy(),
+        saved.syn_all.numpy(), _np(saved.theta_all, ref, 3), _np(saved.ada_all, ref, 3),
+        _REC_KIND[cfg.rec], _np(z, ref, 2), w_in, w_out, _np(saved.hidden_all, ref, 3),
+        _np(rec_cur, ref, 2), *blas.gemm_addresses(ref.numpy().dtype), numba.get_num_threads())
     POOL.give(rec_cur)
 
 
@@ -240,7 +242,7 @@ def _decay_grads_torch(cfg, saved, syn0, mem0, ada0, g_cur, g_volt, g_ada_all):
 
 
 def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
-                      rec_weights, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_in=None):
+                      operands, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_in=None):
     ref = saved.spikes
     acc = [torch.zeros_like(g_syn) for _ in range(3)]
     g_z = torch.zeros_like(g_syn)
@@ -254,14 +256,9 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
               _np(g_ada, ref, 2), g_cur.numpy(), *(a.numpy() for a in acc),
               _np(g_volt_in, ref, 3), g_volt_in is not None)
     g_out = (_np(g_spikes, ref, 3), g_spikes is not None)
-    if cfg.rec == 'none':
-        none2, none3 = _np(None, ref, 2), _np(None, ref, 3)
-        rec = (kernels.REC_NONE, none2, none2, none3, g_z.numpy(), 0, 0)
-    else:
-        w_in, _, w_out_t = _kernel_weights(cfg.rec, rec_weights)
-        kind = kernels.REC_LOW_RANK if cfg.rec == 'lowrank' else kernels.REC_DENSE
-        rec = (kind, w_in, w_out_t, _np(proj_all, ref, 3), g_z.numpy(),
-               *blas.gemm_addresses(w_in.dtype))
+    w_in, _, w_out_t = operands
+    rec = (_REC_KIND[cfg.rec], w_in, w_out_t, _np(proj_all, ref, 3), g_z.numpy(),
+           *blas.gemm_addresses(ref.numpy().dtype))
     kernels.backward_steps(*g_out, *arrays, *rec, numba.get_num_threads())
     g_decay_ada = acc[2].sum(0) if cfg.alif else None
     return g_z, acc[0].sum(0), acc[1].sum(0), g_decay_ada
@@ -296,9 +293,15 @@ class _LayerScan(torch.autograd.Function):
                        POOL.take(shape, cur) if cfg.alif else None, hidden_all)
         mem = mem0.clone()
         base = base0.clone() if cfg.alif else None
-        run = _forward_kernels if _use_kernels(cur) else _forward_torch
-        run(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z0, ada0, base, saved,
-            rec_weights)
+        # The kernels' transposed weights serve the backward pass too.
+        ctx.operands = None
+        if _use_kernels(cur):
+            ctx.operands = _kernel_weights(cfg.rec, rec_weights, cur)
+            _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z0, ada0,
+                             base, saved, ctx.operands)
+        else:
+            _forward_torch(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z0, ada0, base,
+                           saved, rec_weights)
         ctx.cfg = cfg
         ctx.recycled = False
         ctx.save_for_backward(decay_syn, decay_mem, decay_ada, syn0, mem0, z0, ada0, *saved,
@@ -338,10 +341,10 @@ class _LayerScan(torch.autograd.Function):
         g_spikes = g_spikes.contiguous() if g_spikes is not None else None
         g_volt_out = g_volt_out.contiguous() if g_volt_out is not None else None
 
-        if _use_kernels(saved.spikes):
+        if ctx.operands is not None:   # the forward pass ran the kernels
             g_z, g_decay_syn, g_decay_mem, g_decay_ada = _backward_kernels(
                 cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
-                rec_weights, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_out)
+                ctx.operands, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_out)
         else:
             g_z, g_volt, g_ada_all = _backward_torch(
                 cfg, g_spikes, saved, decay_syn, decay_mem, decay_ada, rec_weights, g_syn,
@@ -368,7 +371,7 @@ class _LayerScan(torch.autograd.Function):
         g_in = g_cur
         if cfg.repeat > 1:
             g_in = g_cur.view(-1, cfg.repeat, batch, n).sum(1)
-        ctx.recycled = True
+        ctx.recycled, ctx.operands = True, None
         POOL.give(*saved[1:], g_cur if cfg.repeat > 1 else None, proj_all)
         return (None, g_in, g_decay_syn, g_decay_mem, g_decay_ada, g_syn, g_mem, g_z0, g_ada,
                 None, *g_rec)
