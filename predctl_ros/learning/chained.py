@@ -13,6 +13,7 @@ start configuration, for a control period's worth of steps per goal.
 import numpy as np
 from predctl_ros import envs
 from predctl_ros.control.goals import GoalSource
+from predctl_ros.learning.train import rollout
 from predctl_ros.resources import share_path
 import torch
 import yaml
@@ -59,22 +60,15 @@ def evaluate_chained(policy, goals: np.ndarray, start: np.ndarray, task_options=
     """
     worlds, count = goals.shape[:2]
     final = np.zeros((worlds, count))
-    closest = np.full((worlds, count), np.inf)
+    closest = np.zeros((worlds, count))
     with envs.make_batched_env('panda_reach', worlds, **(task_options or {})) as env:
-        obs, _ = env.reset(starts=np.tile(start, (worlds, 1)), goals=goals[:, 0])
         for j in range(count):
-            if j:
-                obs, _ = env.retarget(goals[:, j])
-            goal_t = torch.as_tensor(goals[:, j], dtype=torch.float32, device=device)
-            state = None   # a new target resets the network, as in the policy node
+            # The rollout starts the network afresh: a new target resets it in the node too.
             with torch.no_grad():
-                for _ in range(env.task_spec.episode_steps):
-                    x = torch.cat((torch.as_tensor(obs, dtype=torch.float32, device=device),
-                                   goal_t), -1)
-                    action, state = policy(x[None], state)
-                    obs, info = env.step(action[0].cpu().numpy().astype(np.float64))
-                    closest[:, j] = np.minimum(closest[:, j], info['distance'])
-            final[:, j] = info['distance']
+                out = rollout(policy, env, starts=np.tile(start, (worlds, 1)), goals=goals[:, j],
+                              device=device, retarget=j > 0)
+            distance = np.linalg.norm(out['ee'] - out['goal'][:, None], axis=-1)
+            final[:, j], closest[:, j] = distance[:, -1], distance.min(axis=1)
     out = {'worlds': int(worlds), 'goals_per_world': int(count),
            'final_distance': final.tolist(), 'min_distance': closest.tolist()}
     for name, part, near in (('first', final[:, :1], closest[:, :1]),

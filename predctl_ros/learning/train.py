@@ -195,7 +195,7 @@ def make_optimizer(net, cfg: TrainConfig) -> torch.optim.Optimizer:
 def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0.0,
             rng: Optional[np.random.Generator] = None, device='cpu', teacher=None,
             teacher_worlds: Optional[np.ndarray] = None, monitor=None,
-            noise_worlds: Optional[tuple] = None) -> dict:
+            noise_worlds: Optional[tuple] = None, retarget: bool = False) -> dict:
     """
     Run the policy for one episode in every world of a batched environment.
 
@@ -213,10 +213,15 @@ def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0
     :param noise_worlds: (first, total) when env holds worlds first .. first + N - 1 of
         `total` collected by several processes: the noise is drawn for all of them, so
         that a world's noise does not depend on the split.
+    :param retarget: start from where the worlds are, toward ``goals``
+        (``env.retarget``), instead of resetting them.
     :return: dict with obs [T + 1, N, obs], action [T, N, act] (as executed), goal [N, goal],
         ee [N, T, goal], diverged [N] and, with a teacher, label [T, N, act].
     """
-    obs, goal = env.reset(seed=seed, starts=starts, goals=goals)
+    if retarget:
+        obs, goal = env.retarget(goals)
+    else:
+        obs, goal = env.reset(seed=seed, starts=starts, goals=goals)
     goal_t = torch.as_tensor(goal, dtype=torch.float32, device=device)
     steps = env.task_spec.episode_steps
     all_obs, actions, ee, labels = [obs], [], [], []
