@@ -147,8 +147,12 @@ def _steal_note(before):
     :return: e.g. 'steal 12%', '' when nothing was measured.
     """
     after = cpu_ticks()
-    total = after[1] - before[1]
-    return f'steal {100.0 * (after[0] - before[0]) / total:.0f}%' if total > 0 else ''
+    return _steal_text(after[0] - before[0], after[1] - before[1])
+
+
+def _steal_text(stolen, total):
+    # 'steal 12%' from tick counts; '' when nothing was measured.
+    return f'steal {100.0 * stolen / total:.0f}%' if total > 0 else ''
 
 
 def _error_row(section, name, exc):
@@ -248,8 +252,7 @@ def time_bptt_interleaved(builds, args, x, target):
                 times[name] = None
         live = {name: p for name, p in live.items() if times[name] is not None}
     for name, (_, obj) in live.items():
-        stolen, total = steal[name]
-        note = f'steal {100.0 * stolen / total:.0f}%' if total > 0 else ''
+        note = _steal_text(*steal[name])
         rates = getattr(obj, 'last_rates', None)
         note += f'; rates {rates[0]:.2f}/{rates[1]:.2f}' if rates else ''
         rows[name] = {'section': 'bptt', 'name': name, 'times': times[name], 'note': note}
