@@ -185,32 +185,43 @@ def _surrogate(x, sp):
 def _forward_row(k, r, cur_row, syn0, mem, ada0, base, decay_syn, decay_mem, decay_ada,
                  threshold, adaptation, silent_decay, alif, spikes, volt, syn_all, theta_all,
                  ada_all):
-    # One neuron update of batch row r at step k, given its total input current.
-    for i in range(mem.shape[1]):
-        syn_prev = syn0[r, i] if k == 0 else syn_all[k - 1, r, i]
-        s = decay_syn[i] * syn_prev + cur_row[i]
-        syn_all[k, r, i] = s
-        v = decay_mem[i] * mem[r, i] + (1.0 - decay_mem[i]) * s
-        volt[k, r, i] = v
-        theta = threshold
-        ada_prev = 0.0
-        if alif:
-            ada_prev = ada0[r, i] if k == 0 else ada_all[k - 1, r, i]
-            theta = base[r, i] + adaptation * ada_prev
-            theta_all[k, r, i] = theta
-        z = 0.0
-        if v > theta:
-            z = 1.0
-            v -= theta
-        spikes[k, r, i] = z
-        mem[r, i] = v
-        if alif:
-            ada_all[k, r, i] = decay_ada[i] * ada_prev + z
-            if silent_decay > 0.0:
-                if z > 0.0:
-                    base[r, i] = threshold
-                else:
-                    base[r, i] = max(base[r, i] - silent_decay, 0.0)
+    # One neuron update of batch row r at step k, given its total input current.  The
+    # constants are float32: a float64 literal would widen float32 math (and float32
+    # widens exactly where the arrays are float64).
+    n = mem.shape[1]
+    one, zero = np.float32(1.0), np.float32(0.0)
+    syn_prev = syn0[r] if k == 0 else syn_all[k - 1, r]
+    mem_r, syn_k, volt_k, z_k = mem[r], syn_all[k, r], volt[k, r], spikes[k, r]
+    if not alif:
+        # Branch-free, so that LLVM vectorises it.
+        for i in range(n):
+            s = decay_syn[i] * syn_prev[i] + cur_row[i]
+            syn_k[i] = s
+            v = decay_mem[i] * mem_r[i] + (one - decay_mem[i]) * s
+            volt_k[i] = v
+            z = one if v > threshold else zero
+            z_k[i] = z
+            mem_r[i] = v - z * threshold
+        return
+    ada_prev = ada0[r] if k == 0 else ada_all[k - 1, r]
+    base_r, theta_k, ada_k = base[r], theta_all[k, r], ada_all[k, r]
+    for i in range(n):
+        s = decay_syn[i] * syn_prev[i] + cur_row[i]
+        syn_k[i] = s
+        v = decay_mem[i] * mem_r[i] + (one - decay_mem[i]) * s
+        volt_k[i] = v
+        theta = base_r[i] + adaptation * ada_prev[i]
+        theta_k[i] = theta
+        z = one if v > theta else zero
+        z_k[i] = z
+        mem_r[i] = v - z * theta
+        ada_k[i] = decay_ada[i] * ada_prev[i] + z
+    if silent_decay > zero:
+        for i in range(n):
+            if z_k[i] > zero:
+                base_r[i] = threshold
+            else:
+                base_r[i] = max(base_r[i] - silent_decay, zero)
 
 
 @numba.njit(inline='always')
@@ -487,4 +498,3 @@ def backward_steps(g_spikes, has_g_spikes, volt, theta_all, spikes, syn_all, ada
                 matmul_rows(g_cur[k], lo, hi, w_in, g_rec, gemm)
         if recurrent:
             set_blas_threads(set_threads, previous)
-        set_blas_threads(set_threads, previous)

@@ -163,6 +163,13 @@ def _np(t: Optional[Tensor], like: Tensor, dim: int):
     return t.detach().numpy()
 
 
+def _constants(cfg, like: Tensor):
+    # threshold, adaptation and silent decay in the kernels' working precision: a Python
+    # float is float64 and would widen float32 math.
+    scalar = like.numpy().dtype.type
+    return scalar(cfg.threshold), scalar(cfg.adaptation), scalar(cfg.silent_decay)
+
+
 def _kernel_weights(rec: str, rec_weights, like: Tensor):
     # The kernels' operands (see kernels.forward_steps), taken once per scan: dense (W^T,
     # -, -), low rank (W1^T [N, d], W2 [N, d], W2^T [d, N]); '-' is an unused placeholder.
@@ -190,11 +197,11 @@ def _forward_kernels(cfg, cur, decay_syn, decay_mem, decay_ada, syn0, mem, z, ad
     kernels.forward_steps(
         cur.detach().numpy(), cfg.repeat, _np(syn0, ref, 2), mem.numpy(), _np(ada0, ref, 2),
         _np(base, ref, 2), _np(decay_syn, ref, 1), _np(decay_mem, ref, 1),
-        _np(decay_ada, ref, 1), float(cfg.threshold), float(cfg.adaptation),
-        float(cfg.silent_decay), cfg.alif, saved.spikes.numpy(), saved.volt.numpy(),
-        saved.syn_all.numpy(), _np(saved.theta_all, ref, 3), _np(saved.ada_all, ref, 3),
-        _REC_KIND[cfg.rec], _np(z, ref, 2), w_in, w_out, _np(saved.hidden_all, ref, 3),
-        _np(rec_cur, ref, 2), *blas.gemm_addresses(ref.numpy().dtype), numba.get_num_threads())
+        _np(decay_ada, ref, 1), *_constants(cfg, ref), cfg.alif, saved.spikes.numpy(),
+        saved.volt.numpy(), saved.syn_all.numpy(), _np(saved.theta_all, ref, 3),
+        _np(saved.ada_all, ref, 3), _REC_KIND[cfg.rec], _np(z, ref, 2), w_in, w_out,
+        _np(saved.hidden_all, ref, 3), _np(rec_cur, ref, 2),
+        *blas.gemm_addresses(ref.numpy().dtype), numba.get_num_threads())
     POOL.give(rec_cur)
 
 
@@ -251,8 +258,8 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
     arrays = (saved.volt.numpy(), _np(saved.theta_all, ref, 3), saved.spikes.numpy(),
               saved.syn_all.numpy(), _np(saved.ada_all, ref, 3), _np(syn0, ref, 2),
               _np(mem0, ref, 2), _np(ada0, ref, 2), _np(decay_syn, ref, 1),
-              _np(decay_mem, ref, 1), _np(decay_ada, ref, 1), float(cfg.threshold),
-              float(cfg.adaptation), cfg.alif, sp, g_syn.numpy(), g_mem.numpy(),
+              _np(decay_mem, ref, 1), _np(decay_ada, ref, 1), *_constants(cfg, ref)[:2],
+              cfg.alif, sp, g_syn.numpy(), g_mem.numpy(),
               _np(g_ada, ref, 2), g_cur.numpy(), *(a.numpy() for a in acc),
               _np(g_volt_in, ref, 3), g_volt_in is not None)
     g_out = (_np(g_spikes, ref, 3), g_spikes is not None)
