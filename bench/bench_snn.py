@@ -88,6 +88,34 @@ class _SequenceOutput(torch.nn.Module):
         return None
 
 
+class _Autocast(torch.nn.Module):
+    """Run a network under torch.autocast(cpu, bfloat16), as mixed-precision training does."""
+
+    def __init__(self, net):
+        """
+        Wrap a network.
+
+        :param net: any implementation's module.
+        """
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        """
+        Run the wrapped network with autocast on; outputs in float32 for the loss.
+
+        :param x: inputs [T, B, n_in].
+        :return: outputs [T, B, n_out], float32.
+        """
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            return self.net(x).float()
+
+    @property
+    def last_rates(self):
+        """Return the wrapped network's firing rates, if it tracks them."""
+        return getattr(self.net, 'last_rates', None)
+
+
 def keep_freed_memory():
     """
     Keep freed memory in the process, as the trainer does (see predctl_ros.allocator).
@@ -335,6 +363,12 @@ def run_bptt(args, build_ours):
         for rank in (None,) + LOW_RANKS:
             name = 'ours' if rank is None else f'ours (rank {rank})'
             builds.append((name, lambda rank=rank: build_ours(N_IN, HIDDEN, N_OUT, 'lif', rank)))
+    if not args.no_bfloat16:
+        # Full rank under torch.autocast(cpu, bfloat16), every implementation alike.
+        builds += [(f'{name} (bf16)', lambda build=build: _Autocast(build()))
+                   for name, build in builds if name in ('snnTorch', 'Norse', 'ours')]
+        builds.append(('matmul floor (bf16)', lambda: peers.MatmulFloor(
+            *sizes, BATCH, t_ctrl, SUB_STEPS, dtype=torch.bfloat16)))
     return time_bptt_interleaved(builds, args, x, target)
 
 
@@ -404,7 +438,6 @@ def markdown_table(rows):
     for section, unit, scale, label in (('bptt', 's', 1.0, 'BPTT batch'),
                                         ('control', 'ms', 1e3, 'control step')):
         sec = [row for row in rows if row['section'] == section]
-        ours = _median(sec, 'ours')
         for row in sec:
             name = row['name']
             if not row['times']:
@@ -412,12 +445,12 @@ def markdown_table(rows):
                 continue
             med = _percentile(row['times'], 50)
             p90 = _percentile(row['times'], 90)
-            floor_name = 'matmul floor' if section == 'bptt' else 'matvec floor'
-            if '(rank' in name:
-                floor_name += name[name.index(' (rank'):]
+            # A variant ' (rank 64)' or ' (bf16)' compares with the same variant.
+            variant = name[name.index(' ('):] if ' (' in name else ''
+            floor_name = ('matmul floor' if section == 'bptt' else 'matvec floor') + variant
             is_floor = name.startswith('mat')
             is_ours = name.startswith('ours')
-            vs_ours = '-' if is_floor or is_ours else _ratio(med, ours)
+            vs_ours = '-' if is_floor or is_ours else _ratio(med, _median(sec, 'ours' + variant))
             vs_floor = '-' if is_floor else _ratio(med, _median(sec, floor_name))
             lines.append(f'| {label} | {name} | {scale * med:.4g} {unit} | '
                          f'{scale * p90:.4g} {unit} | {len(row["times"])} | {vs_ours} | '
@@ -458,9 +491,15 @@ def report(rows, args, command):
         f'- Control step: {POLICY_IN} -> {HIDDEN} recurrent ALIF -> {HIDDEN} ALIF -> '
         f'{POLICY_OUT} leaky readout, batch 1, {SUB_STEPS} sub-steps, no grad; '
         f'{args.control_steps} steps after {args.control_warmup} warm-up',
-        '- peer / ours: peer median over ours (full rank); x / floor: median over the dense '
-        'matmul (matvec) floor of the same rank; rates: mean firing rate of the two layers; '
-        'steal: CPU time taken by the hypervisor while timing (timings are unreliable when high)',
+        "- (bf16): the same full-rank network run under `torch.autocast('cpu', "
+        "dtype=torch.bfloat16)`, as mixed-precision training does: the peers' nn.Linear "
+        'products all run in bfloat16; ours multiplies only spike inputs in bfloat16 (analog '
+        'inputs, readout, neuron states and adjoints stay float32); the floor (bf16) has every '
+        'operand in bfloat16',
+        '- peer / ours: peer median over ours of the same variant (full rank, or bf16); x / '
+        'floor: median over the dense matmul (matvec) floor of the same variant; rates: mean '
+        'firing rate of the two layers; steal: CPU time taken by the hypervisor while timing '
+        '(timings are unreliable when high)',
     ]
     if args.quick:
         lines.append('- **--quick smoke run: shortened sequences, not comparable**')
@@ -507,6 +546,8 @@ def parse_args(argv):
                         help='torch threads for BPTT (the control step always uses 1)')
     parser.add_argument('--only', choices=('all', 'bptt', 'control'), default='all')
     parser.add_argument('--no-ours', action='store_true', help='benchmark the peers only')
+    parser.add_argument('--no-bfloat16', action='store_true',
+                        help='leave out the BPTT rows under torch.autocast(cpu, bfloat16)')
     parser.add_argument('--os-allocator', action='store_true',
                         help='leave glibc returning large freed blocks to the OS (as a plain '
                              'process does) instead of keeping them for reuse, for every '

@@ -346,10 +346,12 @@ class MatmulFloor:
     Backward: the per-step recurrent matmul with the transposed weights
     (sequential), the transposed feed-forward and readout matmuls, and every weight
     gradient as one matmul over all steps.  With ``rank`` the recurrent and the
-    feed-forward hidden-to-hidden weights are factors U [H, r] V [r, H].
+    feed-forward hidden-to-hidden weights are factors U [H, r] V [r, H].  With ``dtype``
+    bfloat16 every operand is bfloat16 (the floor of a network under autocast).
     """
 
-    def __init__(self, n_in, hidden, n_out, batch, t_ctrl, sub_steps, rank=None):
+    def __init__(self, n_in, hidden, n_out, batch, t_ctrl, sub_steps, rank=None,
+                 dtype=torch.float32):
         """
         Allocate weights, activations and gradient buffers.
 
@@ -360,16 +362,17 @@ class MatmulFloor:
         :param t_ctrl: control steps.
         :param sub_steps: SNN steps per control step.
         :param rank: None for dense hidden-to-hidden weights, else the factor rank.
+        :param dtype: dtype of every operand.
         """
         gen = torch.Generator().manual_seed(0)
         steps = t_ctrl * sub_steps
         self.steps, self.rank, self.t_ctrl = steps, rank, t_ctrl
 
         def rnd(*shape):
-            return torch.randn(*shape, generator=gen)
+            return torch.randn(*shape, generator=gen).to(dtype)
 
         def spikes(*shape):
-            return (torch.rand(*shape, generator=gen) < 0.1).float()
+            return (torch.rand(*shape, generator=gen) < 0.1).to(dtype)
 
         self.x = rnd(t_ctrl * batch, n_in)
         self.w_in = rnd(n_in, hidden)
@@ -378,15 +381,15 @@ class MatmulFloor:
         else:
             self.w_rec = (rnd(hidden, rank), rnd(rank, hidden))
             self.w_ff = (rnd(hidden, rank), rnd(rank, hidden))
-            self.tmp = torch.empty(steps, batch, rank)
+            self.tmp = torch.empty(steps, batch, rank, dtype=dtype)
         self.w_out = rnd(hidden, n_out)
         self.z1 = spikes(steps + 1, batch, hidden)  # z1[0]: spikes before the first step
         self.z2 = spikes(steps * batch, hidden)
         self.g1 = rnd(steps, batch, hidden)  # dL/dI of layer 1 per step
         self.g2 = rnd(steps * batch, hidden)
         self.g_out = rnd(steps * batch, n_out)
-        self.rec_out = torch.empty(steps, batch, hidden)
-        self.rec_grad = torch.empty(steps, batch, hidden)
+        self.rec_out = torch.empty(steps, batch, hidden, dtype=dtype)
+        self.rec_grad = torch.empty(steps, batch, hidden, dtype=dtype)
 
     def _project(self, a, w):
         """

@@ -24,6 +24,8 @@ def test_bad_settings_are_refused(tmp_path):
         load_config(None, ['iterations=many'])
     with pytest.raises(ValueError, match=r'teacher_forcing must be in \[0, 1\]'):
         load_config(None, ['teacher_forcing=2'])
+    with pytest.raises(ValueError, match="precision must be one of .* got 'float16'"):
+        load_config(None, ['precision=float16'])
     with pytest.raises(ValueError, match='exceeds episode_steps'):
         TrainConfig(episode_steps=20, horizon=40)
     path = tmp_path / 'bad.yaml'

@@ -30,7 +30,9 @@ def test_teacher_forcing_one_equals_stepwise_unroll():
         prediction_loss(model, obs, action, warmup=12)
 
 
-def test_prediction_loss_trains_the_forward_model():
+@pytest.mark.parametrize('bfloat16', [False, True])
+def test_prediction_loss_trains_the_forward_model(bfloat16):
+    # Also under autocast, as `predctl train` runs with precision=bfloat16.
     torch.manual_seed(0)
     model = PredictionNet(2, 1, hidden=(64, 64), rank=16)
     optim = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -39,7 +41,8 @@ def test_prediction_loss_trains_the_forward_model():
         torch.cat((0.5 * action, -0.2 * action), -1), 0)))
     losses = []
     for _ in range(80):
-        loss = prediction_loss(model, obs, action, warmup=5)
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bfloat16):
+            loss = prediction_loss(model, obs, action, warmup=5)
         optim.zero_grad()
         loss.backward()
         optim.step()
@@ -48,7 +51,8 @@ def test_prediction_loss_trains_the_forward_model():
     assert sum(losses[-10:]) / 10 < 0.35 * losses[0]
 
 
-def test_policy_learns_to_reach_through_the_model():
+@pytest.mark.parametrize('bfloat16', [False, True])
+def test_policy_learns_to_reach_through_the_model(bfloat16):
     torch.manual_seed(0)
     policy = PolicyNet(2, 2, 2, hidden=(64, 64), rank=16)
     model = Integrator()
@@ -58,8 +62,9 @@ def test_policy_learns_to_reach_through_the_model():
         # Inputs of about unit variance, the range the fluctuation-driven init assumes.
         start = 3 * (torch.rand(6, 32, 2) - 0.5)
         goal = (3 * (torch.rand(1, 32, 2) - 0.5)).expand(6, 32, 2)
-        out = policy_loss(policy, model, start, torch.zeros(5, 32, 2), goal, warmup=5,
-                          horizon=15, ee_slice=slice(0, 2), magnitude_weight=1e-3)
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bfloat16):
+            out = policy_loss(policy, model, start, torch.zeros(5, 32, 2), goal, warmup=5,
+                              horizon=15, ee_slice=slice(0, 2), magnitude_weight=1e-3)
         optim.zero_grad()
         out.total.backward()
         optim.step()

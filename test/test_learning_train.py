@@ -44,3 +44,15 @@ def test_interrupted_and_resumed_run_equals_uninterrupted_run(tmp_path):
     for name in ('prediction', 'policy'):
         for (key, x), y in zip(a[name].state_dict().items(), b[name].state_dict().values()):
             assert torch.equal(x, y), f'{name}.{key} differs after resume'
+
+
+def test_bfloat16_precision_trains_and_is_recorded(tmp_path):
+    cfg = load_config(None, SMALL + ['iterations=2', 'precision=bfloat16'])
+    metrics = train(cfg, tmp_path, log=lambda s: None)
+    assert all(torch.isfinite(torch.tensor(metrics[key])) for key in
+               ('model_loss', 'policy_distance'))
+    ckpt = load_checkpoint(tmp_path / 'model.safetensors')
+    assert ckpt.header['extra']['config']['precision'] == 'bfloat16'
+    # The networks keep float32 weights: the precision is the training products' alone.
+    assert all(p.dtype == torch.float32 for net in ckpt.networks.values()
+               for p in net.state_dict().values())

@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 import yaml
 
 TEACHERS = ('osc', 'joint_pd')
+PRECISIONS = ('float32', 'bfloat16')
 SECTIONS = ('model', 'policy', 'task_options', 'teacher_gains')
 
 
@@ -84,6 +85,11 @@ class TrainConfig:
     """Evaluate on the fixed test set every this many iterations."""
     device: str = 'cpu'
     """Torch device of the networks ('cpu', 'cuda', ...)."""
+    precision: str = 'float32'
+    """Precision of the training products whose inputs are spikes: 'bfloat16' runs them
+    under torch.autocast (feed-forward currents of the spiking layers after the first, and
+    the weight gradients), while neuron states, analog inputs and readouts stay float32.
+    Faster where the hardware multiplies bfloat16 natively (AMX or AVX512-BF16 CPUs, GPUs)."""
     threads: int = 0
     """CPU threads of torch, the numba kernels and the simulator (0 = their defaults)."""
     imitation_iterations: int = 0
@@ -115,6 +121,8 @@ class TrainConfig:
         errors = []
         positive = ('iterations', 'envs', 'episode_steps', 'horizon', 'batch', 'replay_steps',
                     'eval_every')
+        if self.precision not in PRECISIONS:
+            errors.append(f'precision must be one of {PRECISIONS}, got {self.precision!r}')
         if self.teacher not in TEACHERS:
             errors.append(f'teacher must be one of {TEACHERS}, got {self.teacher!r}')
         for name in positive:

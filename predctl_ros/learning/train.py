@@ -306,6 +306,9 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     out.mkdir(parents=True, exist_ok=True)
     ctx = distributed.setup(cfg.device, {'envs': cfg.envs, 'batch': cfg.batch})
     device = ctx.device
+    # Entered around each loss's forward pass; the backward pass follows the recorded dtypes.
+    precision = torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
+                               enabled=cfg.precision == 'bfloat16')
     worlds, part = ctx.share(cfg.envs, 'envs'), ctx.share(cfg.batch, 'batch')
     log = log if ctx.main else (lambda line: None)
     set_threads(cfg.threads)
@@ -401,9 +404,10 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
             w = _local(replay.sample(cfg.batch, window, rng), part)
             obs = torch.from_numpy(w.obs).to(device)
             act = torch.from_numpy(w.action).to(device)
-            loss = prediction_loss(model_fit, obs, act, cfg.warmup, cfg.teacher_forcing,
-                                   weight=None if weight is None else weight.to(device),
-                                   activity=activity, generator=generator)
+            with precision:
+                loss = prediction_loss(model_fit, obs, act, cfg.warmup, cfg.teacher_forcing,
+                                       weight=None if weight is None else weight.to(device),
+                                       activity=activity, generator=generator)
             _step(model_opt, model, loss, cfg.grad_clip)
             model_losses.append(loss.item())
         t_model = time.perf_counter() - t0 - t_collect
@@ -412,11 +416,12 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         policy_losses, imitation_losses = [], []
         for _ in range(cfg.imitation_batches if imitate else 0):
             w = _local(expert.sample(cfg.batch, window, rng), part)
-            loss = imitation_loss(policy_fit, torch.from_numpy(w.obs).to(device),
-                                  torch.from_numpy(w.goal).to(device),
-                                  torch.from_numpy(w.action).to(device), cfg.warmup,
-                                  cfg.action_magnitude, cfg.action_smoothness,
-                                  activity)
+            with precision:
+                loss = imitation_loss(policy_fit, torch.from_numpy(w.obs).to(device),
+                                      torch.from_numpy(w.goal).to(device),
+                                      torch.from_numpy(w.action).to(device), cfg.warmup,
+                                      cfg.action_magnitude, cfg.action_smoothness,
+                                      activity)
             _step(policy_opt, policy, loss, cfg.grad_clip)
             imitation_losses.append(loss.item())
 
@@ -424,12 +429,13 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         model.requires_grad_(False)
         for _ in range(0 if imitate else cfg.policy_batches):
             w = _local(replay.sample(cfg.batch, cfg.warmup + 1, rng), part)
-            out_loss = policy_loss(
-                policy_fit, model, torch.from_numpy(w.obs).to(device),
-                torch.from_numpy(w.action).to(device),
-                torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(device),
-                cfg.warmup, cfg.horizon, ee, cfg.action_magnitude, cfg.action_smoothness,
-                activity)
+            with precision:
+                out_loss = policy_loss(
+                    policy_fit, model, torch.from_numpy(w.obs).to(device),
+                    torch.from_numpy(w.action).to(device),
+                    torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(device),
+                    cfg.warmup, cfg.horizon, ee, cfg.action_magnitude, cfg.action_smoothness,
+                    activity)
             _step(policy_opt, policy, out_loss.total, cfg.grad_clip)
             policy_losses.append(out_loss.distance.item())
         model.requires_grad_(True)

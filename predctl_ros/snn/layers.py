@@ -33,7 +33,7 @@ class SpikingLayer(nn.Module):
                  tau_mem_s: float = 0.01, tau_syn_s: float = 0.005, tau_ada_s: float = 0.1,
                  learn_tau: bool = True, threshold: float = 1.0, adaptation: float = 0.05,
                  silent_decay_per_s: float = 0.0, surrogate: Surrogate = Surrogate(),
-                 dt_s: float = 0.002):
+                 dt_s: float = 0.002, spike_input: bool = False):
         """
         Create the layer (weights are initialised by the owning network).
 
@@ -52,11 +52,13 @@ class SpikingLayer(nn.Module):
         :param silent_decay_per_s: ALIF threshold-base decay of silent neurons, 1/s (0: off).
         :param surrogate: surrogate derivative of the spike.
         :param dt_s: SNN step in seconds.
+        :param spike_input: the inputs are spikes (see input_current).
         """
         super().__init__()
         if neuron not in ('lif', 'alif'):
             raise ValueError(f"unknown neuron model {neuron!r}; choose 'lif' or 'alif'")
         self.n_in, self.size, self.neuron, self.dt_s = n_in, size, neuron, dt_s
+        self.spike_input = spike_input
         self.threshold, self.adaptation = threshold, adaptation
         self.silent_decay = silent_decay_per_s * dt_s
         self.surrogate = surrogate.check()
@@ -125,7 +127,7 @@ class SpikingLayer(nn.Module):
         :param reference: use the autograd step functions instead of the fused scan.
         :return: spikes [T, B, size] and the state after the last step.
         """
-        current = self.ff(x, self.bias)
+        current = self.input_current(x)
         if reference:
             return self._reference(current, state, repeat)
         p = self.parameters_for_step()
@@ -147,7 +149,7 @@ class SpikingLayer(nn.Module):
         :return: spikes [T, B, size], the state after the last step and the pre-reset
             membrane potentials v_k [T, B, size].
         """
-        current = self.ff(x, self.bias)
+        current = self.input_current(x)
         if reference:
             return self._reference(current, state, repeat, membranes=True)
         p = self.parameters_for_step()
@@ -157,6 +159,21 @@ class SpikingLayer(nn.Module):
             p.decay_mem, getattr(p, 'decay_ada', None), state.neurons, state.spikes,
             rec_weights)
         return spikes, LayerState(final, spikes[-1] if self.rec is not None else None), volt
+
+    def input_current(self, x: Tensor) -> Tensor:
+        """
+        Return the feed-forward current ff(x) + bias.
+
+        Under torch.autocast the product runs in the lower precision only when x are
+        spikes (0 and 1, exact in bfloat16 and float16); analog inputs keep full precision.
+
+        :param x: presynaptic activity [..., n_in].
+        :return: currents [..., size].
+        """
+        if self.spike_input:
+            return self.ff(x, self.bias)
+        with torch.autocast(x.device.type, enabled=False):
+            return self.ff(x, self.bias)
 
     def _reference(self, current: Tensor, state: LayerState, repeat: int,
                    membranes: bool = False):
@@ -224,7 +241,9 @@ class LeakyReadout(nn.Module):
         :return: outputs [T / repeat, B, n_out] and the value after the last step.
         """
         decay = self.tau.decay(self.dt_s)
-        drive = (1.0 - decay) * F.linear(spikes, self.weight, self.bias)
+        # A small product whose result is the network's output: full precision under autocast.
+        with torch.autocast(spikes.device.type, enabled=False):
+            drive = (1.0 - decay) * F.linear(spikes, self.weight, self.bias)
         trace = leaky_scan(drive, decay, state)
         out = trace[repeat - 1::repeat]
         return (torch.tanh(out) if self.tanh else out), trace[-1]

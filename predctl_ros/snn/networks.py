@@ -55,7 +55,7 @@ class SpikingNet(nn.Module):
                 tau_mem_s=spec.tau_mem_s, tau_syn_s=spec.tau_syn_s, tau_ada_s=spec.tau_ada_s,
                 learn_tau=spec.learn_tau, threshold=spec.threshold, adaptation=spec.adaptation,
                 silent_decay_per_s=spec.silent_decay_per_s, surrogate=surrogate,
-                dt_s=spec.dt_s))
+                dt_s=spec.dt_s, spike_input=i > 0))
             n_prev = size
         self.layers = nn.ModuleList(layers)
         self.readout = LeakyReadout(n_prev, spec.n_out, spec.tau_out_s, spec.learn_tau,

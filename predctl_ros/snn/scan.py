@@ -58,6 +58,8 @@ class ScanConfig(NamedTuple):
     rec: str = 'none'
     membranes: bool = False
     """Also return the pre-reset membrane potentials, differentiable."""
+    matmul_dtype: Optional[torch.dtype] = None
+    """Lower precision of the weight-gradient products (set from torch.autocast)."""
 
 
 def _rec_forward(rec: str, weights, z: Tensor, out: Tensor, hidden: Optional[Tensor]) -> None:
@@ -271,10 +273,19 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
     return g_z, acc[0].sum(0), acc[1].sum(0), g_decay_ada
 
 
-def _outer_sum(g_all: Tensor, first: Tensor, rest: Tensor) -> Tensor:
+def _outer_sum(g_all: Tensor, first: Tensor, rest: Tensor, dtype=None) -> Tensor:
     # sum over steps k and batch of g_k^T x_{k-1}, with x_{-1} = first and x_{0..T-2} = rest.
+    if dtype is not None:
+        out = _outer_sum(g_all.to(dtype), first.to(dtype), rest.to(dtype))
+        return out.to(g_all.dtype)
     out = g_all[0].t() @ first
     return out.addmm_(g_all[1:].reshape(-1, g_all.shape[-1]).t(), rest)
+
+
+def _product(a: Tensor, b: Tensor, dtype=None) -> Tensor:
+    if dtype is None:
+        return a @ b
+    return (a.to(dtype) @ b.to(dtype)).to(a.dtype)
 
 
 def _use_kernels(t: Tensor) -> bool:
@@ -369,11 +380,12 @@ class _LayerScan(torch.autograd.Function):
             # dW = sum_k g_k^T z_{k-1}: step 0 pairs with z0, the rest with spikes[:-1] (no cat).
             spikes_prev = saved.spikes[:-1].reshape(-1, n)
             if cfg.rec == 'dense':
-                g_rec = (_outer_sum(g_cur, z0, spikes_prev),)
+                g_rec = (_outer_sum(g_cur, z0, spikes_prev, cfg.matmul_dtype),)
             else:
                 rank = rec_weights[0].shape[0]
-                g_rec = (_outer_sum(proj_all, z0, spikes_prev),
-                         g_cur.reshape(-1, n).t() @ saved.hidden_all.reshape(-1, rank))
+                g_rec = (_outer_sum(proj_all, z0, spikes_prev, cfg.matmul_dtype),
+                         _product(g_cur.reshape(-1, n).t(), saved.hidden_all.reshape(-1, rank),
+                                  cfg.matmul_dtype))
             g_z0 = g_z
         g_in = g_cur
         if cfg.repeat > 1:
@@ -409,9 +421,16 @@ def layer_scan(cfg: ScanConfig, current: Tensor, decay_syn: Tensor, decay_mem: T
         syn0, mem0, ada0, base0 = state
     else:
         (syn0, mem0), ada0, base0 = state, None, None
-    spikes, syn, mem, ada, base, volt = _LayerScan.apply(
-        cfg, current, decay_syn, decay_mem, decay_ada, syn0, mem0, z0, ada0, base0,
-        *rec_weights)
+    device = current.device.type
+    if torch.is_autocast_enabled(device):
+        # The neuron state stays in full precision; only the weight gradients' large
+        # products follow autocast, as the caller's feed-forward products do.
+        cfg = cfg._replace(matmul_dtype=torch.get_autocast_dtype(device))
+    current = current.to(syn0.dtype)
+    with torch.autocast(device, enabled=False):
+        spikes, syn, mem, ada, base, volt = _LayerScan.apply(
+            cfg, current, decay_syn, decay_mem, decay_ada, syn0, mem0, z0, ada0, base0,
+            *rec_weights)
     final = (syn, mem, ada, base) if cfg.alif else (syn, mem)
     if cfg.membranes:
         return spikes, type(state)(*final), volt
