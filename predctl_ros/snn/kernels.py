@@ -138,7 +138,7 @@ def exp_neg_as(y, like):
     return math.exp(y)
 
 
-@overload(exp_neg_as)
+@overload(exp_neg_as, inline='always')
 def _exp_neg_as(y, like):
     if like == types.float32:
         return lambda y, like: exp_neg32(y)
@@ -325,7 +325,7 @@ def forward_steps(cur, repeat, syn0, mem, ada0, base, decay_syn, decay_mem, deca
             set_blas_threads(set_threads, previous)
 
 
-@numba.njit(cache=True)
+@numba.njit(fastmath={'contract'}, cache=True)
 def _surrogate_row(volt, theta, threshold, alif, sp, out):
     # One simple loop per shape so that LLVM vectorises it (exp_neg included).
     n = out.shape[0]
@@ -349,7 +349,7 @@ def _surrogate_row(volt, theta, threshold, alif, sp, out):
             out[i] = _surrogate(out[i], sp)
 
 
-@numba.njit(cache=True)
+@numba.njit(fastmath={'contract'}, cache=True)
 def _backward_row(k, r, g_spikes, has_g_spikes, g_rec_row, has_g_rec, volt, theta_all, spikes,
                   syn_all, ada_all, syn0, mem0, ada0, decay_syn, decay_mem, one_minus_mem,
                   decay_ada, threshold, adaptation, alif, sp, g_syn, g_mem, g_ada, g_cur,
