@@ -141,6 +141,24 @@ def test_fused_scan_matches_autograd_reference(alif, rec, repeat, kernels, batch
         assert want.abs().sum() > 0
 
 
+@pytest.mark.parametrize('alif', [False, True])
+def test_frozen_time_constants_leave_the_other_gradients_unchanged(alif):
+    # Without decay gradients (a frozen network) the kernels skip their sums; every other
+    # gradient must be the same, bit for bit.
+    cur, decays, weights, state, z0 = _random_setup(alif, 'lowrank', 21, 1, 5)
+    cfg = ScanConfig(SURROGATE, 1, 1.0, 0.05 if alif else 0.0, 0.0, alif, 'lowrank')
+    probe = torch.randn(21, 5, cur.shape[-1], dtype=F64)
+    grads = []
+    for frozen in (False, True):
+        used = [d.detach().requires_grad_(not frozen) for d in decays]
+        spikes, final = layer_scan(cfg, cur, used[0], used[1], used[2] if alif else None,
+                                   state, z0, weights)
+        leaves = [cur, *weights, z0]
+        grads.append(torch.autograd.grad((spikes * probe).sum() + final.mem.sum(), leaves))
+    for learned, frozen in zip(*grads):
+        assert torch.equal(learned, frozen) and learned.abs().sum() > 0
+
+
 def test_leaky_scan_gradients_match_autograd():
     x = torch.randn(9, 2, 3, dtype=F64, requires_grad=True)
     decay = torch.rand(3, dtype=F64, requires_grad=True)

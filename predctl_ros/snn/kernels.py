@@ -353,8 +353,9 @@ def _surrogate_row(volt, theta, threshold, alif, sp, out):
 def _backward_row(k, r, g_spikes, has_g_spikes, g_rec_row, has_g_rec, volt, theta_all, spikes,
                   syn_all, ada_all, syn0, mem0, ada0, decay_syn, decay_mem, one_minus_mem,
                   decay_ada, threshold, adaptation, alif, sp, g_syn, g_mem, g_ada, g_cur,
-                  acc_syn, acc_mem, acc_ada, g_volt_in, has_g_volt, scratch):
-    # The adjoint of one neuron update (batch row r, step k); scratch is [3, N].
+                  acc_syn, acc_mem, acc_ada, decay_grads, g_volt_in, has_g_volt, scratch):
+    # The adjoint of one neuron update (batch row r, step k); scratch is [3, N].  Without
+    # decay_grads (time constants frozen) the decay gradients' sums are skipped.
     n = g_syn.shape[1]
     surr, g_z, mem_prev = scratch[0], scratch[1], scratch[2]
     theta_row = theta_all[k, r] if alif else volt[k, r]
@@ -375,18 +376,19 @@ def _backward_row(k, r, g_spikes, has_g_spikes, g_rec_row, has_g_rec, volt, thet
         for i in range(n):
             g_z[i] = 0.0
     if alif:
-        ada_prev = ada0[r] if k == 0 else ada_all[k - 1, r]
         g_n = g_ada[r]
         for i in range(n):
             g_z[i] += g_n[i]
-            acc_ada[r, i] += g_n[i] * ada_prev[i]
-    if k == 0:
-        syn_prev = syn0[r]
+        if decay_grads:
+            ada_prev = ada0[r] if k == 0 else ada_all[k - 1, r]
+            for i in range(n):
+                acc_ada[r, i] += g_n[i] * ada_prev[i]
+    syn_prev = syn0[r] if k == 0 else syn_all[k - 1, r]
+    if decay_grads and k == 0:
         m0 = mem0[r]
         for i in range(n):
             mem_prev[i] = m0[i]
-    else:
-        syn_prev = syn_all[k - 1, r]
+    elif decay_grads:
         v_prev, z_prev = volt[k - 1, r], spikes[k - 1, r]
         if alif:
             th_prev = theta_all[k - 1, r]
@@ -417,10 +419,11 @@ def _backward_row(k, r, g_spikes, has_g_spikes, g_rec_row, has_g_rec, volt, thet
         # each operation on them ~100x slower.
         gs[i] = _flush(decay_syn[i] * gi)
         gm[i] = _flush(decay_mem[i] * gv)
-    for i in range(n):
-        acs[i] += gc[i] * syn_prev[i]
-    for i in range(n):
-        acm[i] += g_z[i] * (mem_prev[i] - syn_k[i])
+    if decay_grads:
+        for i in range(n):
+            acs[i] += gc[i] * syn_prev[i]
+        for i in range(n):
+            acm[i] += g_z[i] * (mem_prev[i] - syn_k[i])
     if alif:
         g_n = g_ada[r]
         for i in range(n):
@@ -430,8 +433,8 @@ def _backward_row(k, r, g_spikes, has_g_spikes, g_rec_row, has_g_rec, volt, thet
 @numba.njit(parallel=True, cache=True)
 def backward_steps(g_spikes, has_g_spikes, volt, theta_all, spikes, syn_all, ada_all, syn0,
                    mem0, ada0, decay_syn, decay_mem, decay_ada, threshold, adaptation, alif, sp,
-                   g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada, g_volt_in, has_g_volt,
-                   rec, w_in, w_out_t, proj_all, g_rec, gemm, set_threads, chunks):
+                   g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada, decay_grads, g_volt_in,
+                   has_g_volt, rec, w_in, w_out_t, proj_all, g_rec, gemm, set_threads, chunks):
     """
     Back-propagate every step of a layer (reset detached), its recurrent product included.
 
@@ -463,6 +466,8 @@ def backward_steps(g_spikes, has_g_spikes, volt, theta_all, spikes, syn_all, ada
     :param acc_syn: running sum of dL/dI_k * syn_{k-1} [B, N].
     :param acc_mem: running sum of dL/dv_k * (mem_{k-1} - syn_k) [B, N].
     :param acc_ada: running sum of dL/dn_k * n_{k-1} [B, N] (ALIF).
+    :param decay_grads: accumulate acc_syn, acc_mem and acc_ada (False: time constants
+        frozen, the sums are skipped).
     :param g_volt_in: dL/dv_k from the layer's membrane output [T, B, N].
     :param has_g_volt: whether g_volt_in is given.
     :param rec: recurrence: REC_NONE, REC_DENSE or REC_LOW_RANK.
@@ -490,7 +495,7 @@ def backward_steps(g_spikes, has_g_spikes, volt, theta_all, spikes, syn_all, ada
                               theta_all, spikes, syn_all, ada_all, syn0, mem0, ada0, decay_syn,
                               decay_mem, one_minus_mem, decay_ada, threshold, adaptation, alif,
                               sp, g_syn, g_mem, g_ada, g_cur, acc_syn, acc_mem, acc_ada,
-                              g_volt_in, has_g_volt, scratch)
+                              decay_grads, g_volt_in, has_g_volt, scratch)
             if rec == REC_LOW_RANK:
                 matmul_rows(g_cur[k], lo, hi, w_out_t, proj_all[k], gemm)
                 matmul_rows(proj_all[k], lo, hi, w_in, g_rec, gemm)

@@ -251,7 +251,8 @@ def _decay_grads_torch(cfg, saved, syn0, mem0, ada0, g_cur, g_volt, g_ada_all):
 
 
 def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
-                      operands, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_in=None):
+                      operands, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_in=None,
+                      decay_grads=True):
     ref = saved.spikes
     acc = [torch.zeros_like(g_syn) for _ in range(3)]
     g_z = torch.zeros_like(g_syn)
@@ -262,13 +263,15 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
               _np(mem0, ref, 2), _np(ada0, ref, 2), _np(decay_syn, ref, 1),
               _np(decay_mem, ref, 1), _np(decay_ada, ref, 1), *_constants(cfg, ref)[:2],
               cfg.alif, sp, g_syn.numpy(), g_mem.numpy(),
-              _np(g_ada, ref, 2), g_cur.numpy(), *(a.numpy() for a in acc),
+              _np(g_ada, ref, 2), g_cur.numpy(), *(a.numpy() for a in acc), decay_grads,
               _np(g_volt_in, ref, 3), g_volt_in is not None)
     g_out = (_np(g_spikes, ref, 3), g_spikes is not None)
     w_in, _, w_out_t = operands
     rec = (_REC_KIND[cfg.rec], w_in, w_out_t, _np(proj_all, ref, 3), g_z.numpy(),
            *blas.gemm_addresses(ref.numpy().dtype))
     kernels.backward_steps(*g_out, *arrays, *rec, numba.get_num_threads())
+    if not decay_grads:
+        return g_z, None, None, None
     g_decay_ada = acc[2].sum(0) if cfg.alif else None
     return g_z, acc[0].sum(0), acc[1].sum(0), g_decay_ada
 
@@ -292,6 +295,7 @@ def _use_kernels(t: Tensor) -> bool:
     return USE_KERNELS and t.device.type == 'cpu' and t.dtype in (torch.float32, torch.float64)
 
 
+DECAYS_AT = 2   # index of decay_syn among _LayerScan's inputs (decay_mem, decay_ada follow)
 REC_WEIGHTS_AT = 10   # index of the first recurrent weight among _LayerScan's inputs
 
 
@@ -362,7 +366,8 @@ class _LayerScan(torch.autograd.Function):
         if ctx.operands is not None:   # the forward pass ran the kernels
             g_z, g_decay_syn, g_decay_mem, g_decay_ada = _backward_kernels(
                 cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_mem, decay_ada,
-                ctx.operands, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_out)
+                ctx.operands, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_out,
+                decay_grads=any(ctx.needs_input_grad[DECAYS_AT:DECAYS_AT + 3]))
         else:
             g_z, g_volt, g_ada_all = _backward_torch(
                 cfg, g_spikes, saved, decay_syn, decay_mem, decay_ada, rec_weights, g_syn,
