@@ -10,6 +10,8 @@ policy pi through the frozen P (warm-up 5 + 40 imagined steps). Every part is ti
 separately (forward, backward, optimiser step); ``--batches`` minibatches of each kind
 are timed and the per-iteration cost is that mean times 25, so a full iteration need not
 run. The best of ``--repeats`` collections is taken (other processes only add time).
+Each training precision (``--precisions``, the config's ``precision`` setting) is measured
+with fresh networks of the same seed and reported side by side.
 
 Usage::
 
@@ -19,6 +21,7 @@ Usage::
 """
 
 import argparse
+import dataclasses
 import datetime
 import os
 from pathlib import Path
@@ -99,15 +102,22 @@ def measure(cfg, batches: int, repeats: int) -> dict:
     def windows(length):
         return lambda: replay.sample(cfg.batch, length, rng)
 
+    # As predctl train does: autocast around the forward pass only.
+    precision = torch.autocast('cpu', dtype=torch.bfloat16,
+                               enabled=cfg.precision == 'bfloat16')
+
     def p_loss(w):
-        return prediction_loss(model, torch.from_numpy(w.obs), torch.from_numpy(w.action),
-                               cfg.warmup, cfg.teacher_forcing)
+        with precision:
+            return prediction_loss(model, torch.from_numpy(w.obs),
+                                   torch.from_numpy(w.action), cfg.warmup,
+                                   cfg.teacher_forcing)
 
     def pi_loss(w):
         goal = torch.from_numpy(np.concatenate((w.goal, w.goal[-1:])))
-        return policy_loss(policy, model, torch.from_numpy(w.obs),
-                           torch.from_numpy(w.action), goal, cfg.warmup, cfg.horizon,
-                           spec.ee_slice).total
+        with precision:
+            return policy_loss(policy, model, torch.from_numpy(w.obs),
+                               torch.from_numpy(w.action), goal, cfg.warmup, cfg.horizon,
+                               spec.ee_slice).total
 
     model_parts = time_batches(batches, windows(window), p_loss, model, model_opt,
                                cfg.grad_clip)
@@ -133,6 +143,8 @@ def main(argv=None):
     parser.add_argument('--batches', type=int, default=3,
                         help='minibatches of each kind timed')
     parser.add_argument('--repeats', type=int, default=2, help='collections timed')
+    parser.add_argument('--precisions', default='float32,bfloat16',
+                        help='training precisions measured, comma-separated')
     parser.add_argument('--quick', action='store_true',
                         help='envs 8, batch 32, 1 minibatch of each kind')
     parser.add_argument('--write', metavar='FILE')
@@ -142,11 +154,15 @@ def main(argv=None):
         overrides += ['envs=8', 'batch=32']
         args.batches, args.repeats = 1, 1
     cfg = load_config(args.config, overrides)
+    precisions = args.precisions.split(',')
     set_threads(cfg.threads)
     keep_freed_memory()   # as predctl train does
-    torch.manual_seed(cfg.seed)
-    costs = measure(cfg, args.batches, args.repeats)
-    total = sum(costs.values())
+    costs = {}
+    for precision in precisions:
+        torch.manual_seed(cfg.seed)
+        costs[precision] = measure(dataclasses.replace(cfg, precision=precision),
+                                   args.batches, args.repeats)
+    totals = {p: sum(c.values()) for p, c in costs.items()}
     cmd = 'python bench/bench_train.py ' + ' '.join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     lines = [
@@ -158,12 +174,15 @@ def main(argv=None):
         f'(P {cfg.model}, pi {cfg.policy}); '
         f"{args.batches} minibatches of each kind timed, scaled to the iteration's count.",
         '',
-        '| part | s per iteration | share |',
-        '|---|---:|---:|',
+        '| part | ' + ' | '.join(f'{p}: s per iteration | share' for p in precisions) + ' |',
+        '|---|' + '---:|---:|' * len(precisions),
     ]
-    lines += [f'| {name} | {seconds:.1f} | {seconds / total:.0%} |'
-              for name, seconds in costs.items()]
-    lines.append(f'| **iteration** | **{total:.1f}** | |')
+    for name in costs[precisions[0]]:
+        lines.append(f'| {name} | ' + ' | '.join(
+            f'{costs[p][name]:.1f} | {costs[p][name] / totals[p]:.0%}' for p in precisions)
+            + ' |')
+    cells = [cell for p in precisions for cell in (f'**{totals[p]:.1f}**', '')]
+    lines.append('| **iteration** | ' + ' | '.join(cells) + ' |')
     body = '\n'.join(lines)
     print(body)
     if args.write:
