@@ -64,8 +64,8 @@ def exp_neg(y):
     Return e^y for y <= 0 to ~1e-14 relative error, in a form LLVM can vectorise.
 
     libm's exp is a call the compiler cannot vectorise; this is range reduction
-    e^y = 2^-m e^r with |r| <= ln2 / 2, a degree-11 Taylor polynomial, and 2^-m
-    assembled from its binary digits.
+    e^y = 2^-m e^r with |r| <= ln2 / 2, a degree-11 Taylor polynomial, and 2^-m put
+    into the exponent bits.
 
     :param y: exponent, <= 0 (clamped at -700).
     :return: e^y.
@@ -76,29 +76,27 @@ def exp_neg(y):
     p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
         1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
             1.0 / 3628800 + r / 39916800))))))))))
-    scale = 1.0
-    factor = 0.5
-    for bit in range(10):
-        if m & (1 << bit):
-            scale *= factor
-        factor *= factor
-    return p * scale
+    return _times_pow2(p, np.int64(-m))
 
 
 @intrinsic
 def _times_pow2(typingctx, p, n):
-    # p * 2^n for float32 p and int32 n, by adding n to p's exponent field: valid while
-    # the result stays a normal float, which exp_neg32's clamp guarantees.
-    if p != types.float32 or n != types.int32:
+    # p * 2^n for float32 p and int32 n (or float64 and int64), by adding n to p's exponent
+    # field: valid while the result stays a normal float, which the exps' clamps guarantee.
+    if (p, n) == (types.float32, types.int32):
+        width, mantissa, float_type = 32, 23, ir.FloatType()
+    elif (p, n) == (types.float64, types.int64):
+        width, mantissa, float_type = 64, 52, ir.DoubleType()
+    else:
         return None
 
     def codegen(context, builder, sig, args):
-        i32 = ir.IntType(32)
-        exponent = builder.shl(args[1], ir.Constant(i32, 23))
-        bits = builder.add(builder.bitcast(args[0], i32), exponent)
-        return builder.bitcast(bits, ir.FloatType())
+        int_type = ir.IntType(width)
+        exponent = builder.shl(args[1], ir.Constant(int_type, mantissa))
+        bits = builder.add(builder.bitcast(args[0], int_type), exponent)
+        return builder.bitcast(bits, float_type)
 
-    return types.float32(types.float32, types.int32), codegen
+    return p(p, n), codegen
 
 
 @numba.njit(inline='always')
