@@ -41,7 +41,8 @@ from predctl_ros.learning.config import load_config  # noqa: E402
 from predctl_ros.learning.objectives import policy_loss, prediction_loss  # noqa: E402
 from predctl_ros.learning.replay import ReplayBuffer  # noqa: E402
 from predctl_ros.learning.train import (  # noqa: E402
-    build_networks, make_optimizer, rollout, set_input_normalisation, set_threads)
+    build_networks, make_optimizer, precision_context, rollout, set_input_normalisation,
+    set_threads)
 import torch  # noqa: E402
 
 try:
@@ -102,9 +103,7 @@ def measure(cfg, batches: int, repeats: int) -> dict:
     def windows(length):
         return lambda: replay.sample(cfg.batch, length, rng)
 
-    # As predctl train does: autocast around the forward pass only.
-    precision = torch.autocast('cpu', dtype=torch.bfloat16,
-                               enabled=cfg.precision == 'bfloat16')
+    precision = precision_context(cfg, 'cpu')   # as predctl train does
 
     def p_loss(w):
         with precision:

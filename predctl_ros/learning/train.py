@@ -138,6 +138,21 @@ def load_networks(ckpt, model, policy) -> None:
     policy.load_state_dict(ckpt['policy'].state_dict())
 
 
+def precision_context(cfg: TrainConfig, device) -> torch.autocast:
+    """
+    Return the autocast context of cfg.precision, entered around each loss's forward pass.
+
+    The backward pass follows the dtypes the forward pass recorded.  The context can be
+    entered again after it exits.
+
+    :param cfg: training config.
+    :param device: torch device of the networks.
+    :return: torch.autocast, disabled for 'float32'.
+    """
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
+                          enabled=cfg.precision == 'bfloat16')
+
+
 def set_input_normalisation(model, policy, data: dict) -> None:
     """
     Normalise the networks' inputs to zero mean and unit variance over collected data.
@@ -306,9 +321,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     out.mkdir(parents=True, exist_ok=True)
     ctx = distributed.setup(cfg.device, {'envs': cfg.envs, 'batch': cfg.batch})
     device = ctx.device
-    # Entered around each loss's forward pass; the backward pass follows the recorded dtypes.
-    precision = torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
-                               enabled=cfg.precision == 'bfloat16')
+    precision = precision_context(cfg, device)
     worlds, part = ctx.share(cfg.envs, 'envs'), ctx.share(cfg.batch, 'batch')
     log = log if ctx.main else (lambda line: None)
     set_threads(cfg.threads)

@@ -353,7 +353,8 @@ def _backward_row(k, r, g_spikes, has_g_spikes, g_rec_row, has_g_rec, volt, thet
                   decay_ada, threshold, adaptation, alif, sp, g_syn, g_mem, g_ada, g_cur,
                   acc_syn, acc_mem, acc_ada, decay_grads, g_volt_in, has_g_volt, scratch):
     # The adjoint of one neuron update (batch row r, step k); scratch is [3, N].  Without
-    # decay_grads (time constants frozen) the decay gradients' sums are skipped.
+    # decay_grads (time constants frozen) the decay gradients' sums are skipped and the
+    # acc arrays are not touched (they may be empty).
     n = g_syn.shape[1]
     surr, g_z, mem_prev = scratch[0], scratch[1], scratch[2]
     theta_row = theta_all[k, r] if alif else volt[k, r]
@@ -377,26 +378,7 @@ def _backward_row(k, r, g_spikes, has_g_spikes, g_rec_row, has_g_rec, volt, thet
         g_n = g_ada[r]
         for i in range(n):
             g_z[i] += g_n[i]
-        if decay_grads:
-            ada_prev = ada0[r] if k == 0 else ada_all[k - 1, r]
-            for i in range(n):
-                acc_ada[r, i] += g_n[i] * ada_prev[i]
-    syn_prev = syn0[r] if k == 0 else syn_all[k - 1, r]
-    if decay_grads and k == 0:
-        m0 = mem0[r]
-        for i in range(n):
-            mem_prev[i] = m0[i]
-    elif decay_grads:
-        v_prev, z_prev = volt[k - 1, r], spikes[k - 1, r]
-        if alif:
-            th_prev = theta_all[k - 1, r]
-            for i in range(n):
-                mem_prev[i] = v_prev[i] - th_prev[i] * z_prev[i]
-        else:
-            for i in range(n):
-                mem_prev[i] = v_prev[i] - threshold * z_prev[i]
-    gs, gm, gc, syn_k = g_syn[r], g_mem[r], g_cur[k, r], syn_all[k, r]
-    acs, acm = acc_syn[r], acc_mem[r]
+    gs, gm, gc = g_syn[r], g_mem[r], g_cur[k, r]
     if has_g_volt:
         # A direct gradient on v_k joins the carried one (g^v_k = ... + e_k).
         gvi = g_volt_in[k, r]
@@ -418,14 +400,43 @@ def _backward_row(k, r, g_spikes, has_g_spikes, g_rec_row, has_g_rec, volt, thet
         gs[i] = _flush(decay_syn[i] * gi)
         gm[i] = _flush(decay_mem[i] * gv)
     if decay_grads:
-        for i in range(n):
-            acs[i] += gc[i] * syn_prev[i]
-        for i in range(n):
-            acm[i] += g_z[i] * (mem_prev[i] - syn_k[i])
+        _decay_sums(k, r, volt, theta_all, spikes, syn_all, ada_all, syn0, mem0, ada0,
+                    threshold, alif, g_ada, g_cur, g_z, acc_syn, acc_mem, acc_ada, mem_prev)
     if alif:
         g_n = g_ada[r]
         for i in range(n):
             g_n[i] = _flush(decay_ada[i] * g_n[i] - adaptation * surr[i])
+
+
+@numba.njit(fastmath={'contract'}, cache=True)
+def _decay_sums(k, r, volt, theta_all, spikes, syn_all, ada_all, syn0, mem0, ada0, threshold,
+                alif, g_ada, g_cur, g_v, acc_syn, acc_mem, acc_ada, scratch):
+    # Add step k's terms of the decay gradients (row r): dL/dI_k syn_{k-1},
+    # dL/dv_k (mem_{k-1} - syn_k) and (ALIF) dL/dn_k n_{k-1}, the latter before g_ada
+    # moves on to step k - 1.  scratch [N] holds mem_{k-1} when it must be rebuilt.
+    n = scratch.shape[0]
+    syn_prev = syn0[r] if k == 0 else syn_all[k - 1, r]
+    if k == 0:
+        mem_prev = mem0[r]
+    else:
+        mem_prev = scratch
+        v_prev, z_prev = volt[k - 1, r], spikes[k - 1, r]
+        if alif:
+            th_prev = theta_all[k - 1, r]
+            for i in range(n):
+                mem_prev[i] = v_prev[i] - th_prev[i] * z_prev[i]
+        else:
+            for i in range(n):
+                mem_prev[i] = v_prev[i] - threshold * z_prev[i]
+    acs, acm, gc, syn_k = acc_syn[r], acc_mem[r], g_cur[k, r], syn_all[k, r]
+    for i in range(n):
+        acs[i] += gc[i] * syn_prev[i]
+    for i in range(n):
+        acm[i] += g_v[i] * (mem_prev[i] - syn_k[i])
+    if alif:
+        g_n, ada_prev, aca = g_ada[r], ada0[r] if k == 0 else ada_all[k - 1, r], acc_ada[r]
+        for i in range(n):
+            aca[i] += g_n[i] * ada_prev[i]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -465,7 +476,7 @@ def backward_steps(g_spikes, has_g_spikes, volt, theta_all, spikes, syn_all, ada
     :param acc_mem: running sum of dL/dv_k * (mem_{k-1} - syn_k) [B, N].
     :param acc_ada: running sum of dL/dn_k * n_{k-1} [B, N] (ALIF).
     :param decay_grads: accumulate acc_syn, acc_mem and acc_ada (False: time constants
-        frozen, the sums are skipped).
+        frozen, the sums are skipped and the acc arrays may be empty).
     :param g_volt_in: dL/dv_k from the layer's membrane output [T, B, N].
     :param has_g_volt: whether g_volt_in is given.
     :param rec: recurrence: REC_NONE, REC_DENSE or REC_LOW_RANK.

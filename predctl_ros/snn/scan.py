@@ -254,7 +254,8 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
                       operands, g_syn, g_mem, g_ada, g_cur, proj_all, g_volt_in=None,
                       decay_grads=True):
     ref = saved.spikes
-    acc = [torch.zeros_like(g_syn) for _ in range(3)]
+    # The decay gradients' running sums, only when wanted.
+    acc = [torch.zeros_like(g_syn) if decay_grads else None for _ in range(3)]
     g_z = torch.zeros_like(g_syn)
     sp = kernels.surrogate_constants(cfg.surrogate.name, cfg.surrogate.sharpness,
                                      ref.numpy().dtype)
@@ -263,7 +264,7 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
               _np(mem0, ref, 2), _np(ada0, ref, 2), _np(decay_syn, ref, 1),
               _np(decay_mem, ref, 1), _np(decay_ada, ref, 1), *_constants(cfg, ref)[:2],
               cfg.alif, sp, g_syn.numpy(), g_mem.numpy(),
-              _np(g_ada, ref, 2), g_cur.numpy(), *(a.numpy() for a in acc), decay_grads,
+              _np(g_ada, ref, 2), g_cur.numpy(), *(_np(a, ref, 2) for a in acc), decay_grads,
               _np(g_volt_in, ref, 3), g_volt_in is not None)
     g_out = (_np(g_spikes, ref, 3), g_spikes is not None)
     w_in, _, w_out_t = operands
@@ -276,19 +277,23 @@ def _backward_kernels(cfg, g_spikes, saved, syn0, mem0, ada0, decay_syn, decay_m
     return g_z, acc[0].sum(0), acc[1].sum(0), g_decay_ada
 
 
+def _in_dtype(dtype, *tensors):
+    # The operands of a product in the scan's matmul_dtype (None: as they are).
+    return tensors if dtype is None else tuple(t.to(dtype) for t in tensors)
+
+
 def _outer_sum(g_all: Tensor, first: Tensor, rest: Tensor, dtype=None) -> Tensor:
     # sum over steps k and batch of g_k^T x_{k-1}, with x_{-1} = first and x_{0..T-2} = rest.
-    if dtype is not None:
-        out = _outer_sum(g_all.to(dtype), first.to(dtype), rest.to(dtype))
-        return out.to(g_all.dtype)
+    result_dtype = g_all.dtype
+    g_all, first, rest = _in_dtype(dtype, g_all, first, rest)
     out = g_all[0].t() @ first
-    return out.addmm_(g_all[1:].reshape(-1, g_all.shape[-1]).t(), rest)
+    return out.addmm_(g_all[1:].reshape(-1, g_all.shape[-1]).t(), rest).to(result_dtype)
 
 
 def _product(a: Tensor, b: Tensor, dtype=None) -> Tensor:
-    if dtype is None:
-        return a @ b
-    return (a.to(dtype) @ b.to(dtype)).to(a.dtype)
+    result_dtype = a.dtype
+    a, b = _in_dtype(dtype, a, b)
+    return (a @ b).to(result_dtype)
 
 
 def _use_kernels(t: Tensor) -> bool:
