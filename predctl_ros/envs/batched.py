@@ -28,7 +28,8 @@ class BatchedReachEnv:
 
     ``reset`` returns ``(obs [N, obs_size], goal [N, goal_size])`` and ``step`` returns
     ``(obs [N, obs_size], info)`` with ``info`` = {``'distance'`` [N] (goal units),
-    ``'ee'`` [N, goal_size], ``'diverged'`` [N] bool, ``'step'`` int, ``'done'`` bool}.
+    ``'ee'`` [N, goal_size], ``'diverged'`` [N] bool, ``'velocity_limited'`` [N] bool (a
+    joint speed was clamped at its limit in this step), ``'step'`` int, ``'done'`` bool}.
     Arrays are fresh float64 copies. Episodes last ``spec.episode_steps`` steps; stepping
     further raises ``RuntimeError``. A world whose physics diverges is reset to its start
     state (its episode restarts from there) and flagged in ``info['diverged']``, with a
@@ -172,6 +173,7 @@ class BatchedReachEnv:
                           stacklevel=2)
         ee = worlds.ee()
         info = {'distance': worlds.distances(ee), 'ee': ee, 'diverged': diverged,
+                'velocity_limited': worlds.velocity_limited.copy(),
                 'step': self.steps, 'done': self.steps >= self.task_spec.episode_steps}
         return worlds.observe(self._obs, self._rngs).copy(), info
 

@@ -13,7 +13,10 @@ step (goal units) and goal :math:`g`, :math:`d_t = \lVert p_t - g \rVert_2`:
 * ``steps_on_target``: how many t have :math:`d_t <` ``success_threshold``;
 * ``success``: :math:`d_T <` ``success_threshold``;
 * ``authors_success``: the authors' test, distance (L2 for the Panda, per axis for
-  reach2d) below ``authors_threshold`` at some step.
+  reach2d) below ``authors_threshold`` at some step;
+* ``velocity_limit_steps`` (when the steps' ``info['velocity_limited']`` are given): how
+  many control steps drove some joint into its velocity limit, each a motion the real
+  robot would have stopped with a reflex (:mod:`predctl_ros.envs.physics`).
 """
 
 import numpy as np
@@ -30,7 +33,7 @@ def _resolve_spec(task):
 
 
 def episode_metrics(ee_positions, goal, task='panda_reach', *, success_threshold=None,
-                    control_dt_s=None) -> dict:
+                    control_dt_s=None, velocity_limited=None) -> dict:
     """
     Compute the metrics of one episode or a batch of episodes.
 
@@ -40,8 +43,9 @@ def episode_metrics(ee_positions, goal, task='panda_reach', *, success_threshold
     :param task: task id or TaskSpec (thresholds, norm and control period).
     :param success_threshold: override of ``spec.success_threshold``.
     :param control_dt_s: override of ``spec.control_dt_s``.
-    :return: dict of the METRIC_KEYS: floats/ints/bools for one episode, arrays [N] for a
-        batch.
+    :param velocity_limited: optional bool [T] or [N, T]: the steps' velocity clamps.
+    :return: dict of the METRIC_KEYS (and ``velocity_limit_steps`` with
+        velocity_limited): floats/ints/bools for one episode, arrays [N] for a batch.
     :raises ValueError: on mismatched shapes or non-finite input.
     """
     spec = _resolve_spec(task)
@@ -74,6 +78,9 @@ def episode_metrics(ee_positions, goal, task='panda_reach', *, success_threshold
         'success': dist[:, -1] < threshold,
         'authors_success': authors,
     }
+    if velocity_limited is not None:
+        limited = np.asarray(velocity_limited, dtype=bool).reshape(dist.shape)
+        out['velocity_limit_steps'] = limited.sum(axis=1)
     if single:
         return {key: value[0].item() for key, value in out.items()}
     return out
@@ -85,13 +92,14 @@ def summarize_metrics(metrics: dict) -> dict:
 
     :param metrics: output of :func:`episode_metrics` for a batch.
     :return: dict with episodes, median/mean final distance, median min distance, mean
-        integrated distance, success_rate, authors_success_rate and median steps to target
-        over the episodes that reached it (None when none did).
+        integrated distance, success_rate, authors_success_rate, median steps to target
+        over the episodes that reached it (None when none did) and, where measured, the
+        velocity-limit steps of all episodes and the share of episodes with any.
     """
     final = np.asarray(metrics['final_distance'], dtype=float)
     steps = np.asarray(metrics['steps_to_target'])
     reached = steps[steps > 0]
-    return {
+    summary = {
         'episodes': int(final.size),
         'median_final_distance': float(np.median(final)),
         'mean_final_distance': float(np.mean(final)),
@@ -101,3 +109,8 @@ def summarize_metrics(metrics: dict) -> dict:
         'authors_success_rate': float(np.mean(metrics['authors_success'])),
         'median_steps_to_target': float(np.median(reached)) if reached.size else None,
     }
+    if 'velocity_limit_steps' in metrics:
+        limited = np.asarray(metrics['velocity_limit_steps'])
+        summary['velocity_limit_steps'] = int(limited.sum())
+        summary['velocity_limit_episode_rate'] = float(np.mean(limited > 0))
+    return summary

@@ -14,7 +14,10 @@ adds what a simulator needs and a URDF cannot say:
   planar arm's hand);
 * a mocap body ``goal`` carrying a visual-only site (``goal_site``) to show targets;
 * optionally a floor, plus lights and a checker texture for rendering;
-* the physics timestep, integrator, joint damping and armature.
+* the physics timestep, integrator and armature.
+
+Joint friction, damping and velocity limits are facts of the robot and live in the URDF
+(``<dynamics>``, ``<limit velocity>``); see :mod:`predctl_ros.envs.physics`.
 
 Static bodies are not fused, so every URDF link (``panda_link0`` ... ``panda_hand_tcp``)
 keeps its name for TF and lookups. Arm geoms collide with the floor but not with each
@@ -22,6 +25,7 @@ other (contype 2 / conaffinity 1 against the floor's 1 / 2).
 """
 
 import math
+from typing import Optional
 import xml.etree.ElementTree as ElementTree
 
 import mujoco
@@ -80,7 +84,8 @@ def _check_timestep(timestep_s: float):
 def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: bool = True,
                floor_z_m: float = 0.0,
                hold_joints=None, hold_kp: float = 200.0, hold_dampratio: float = 1.0,
-               damping: float = 1.0, armature: float = 0.1,
+               damping: Optional[float] = None, friction: Optional[float] = None,
+               armature: float = 0.1,
                integrator: str = 'implicitfast', gravity: bool = True,
                rgba=None) -> mujoco.MjSpec:
     """
@@ -94,7 +99,10 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
     :param hold_joints: joint names driven by a PD servo (target = ctrl) instead of a motor.
     :param hold_kp: servo stiffness in Nm/rad.
     :param hold_dampratio: servo damping ratio (1 = critical, from the joint's inertia).
-    :param damping: viscous joint damping in Nm s/rad (simulator choice, not in the URDF).
+    :param damping: viscous joint damping in Nm s/rad for every joint, replacing the URDF's
+        ``<dynamics damping>`` (None keeps the URDF's; 0 for analytic tests).
+    :param friction: dry joint friction in Nm for every joint, replacing the URDF's
+        ``<dynamics friction>`` (None keeps the URDF's).
     :param armature: rotor inertia added to each joint in kg m^2 (simulator choice).
     :param integrator: one of 'euler', 'implicitfast', 'implicit', 'rk4'.
     :param gravity: keep gravity (-9.81 m/s^2 along z) on.
@@ -119,7 +127,10 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
     if not gravity:
         spec.option.gravity = [0.0, 0.0, 0.0]
     for joint in spec.joints:
-        _set_scalar(joint, 'damping', damping)
+        if damping is not None:
+            _set_scalar(joint, 'damping', damping)
+        if friction is not None:
+            joint.frictionloss = friction
         joint.armature = armature
     for index, body in enumerate(b for b in spec.bodies if b.name != 'world'):
         for geom in body.geoms:
@@ -226,7 +237,6 @@ def load_reach2d_model(*, timestep_s: float = 0.002, **kwargs) -> mujoco.MjModel
     :return: the compiled model.
     """
     kwargs.setdefault('floor_z_m', -0.05)
-    kwargs.setdefault('damping', 0.05)
     kwargs.setdefault('armature', 0.01)
     kwargs.setdefault('rgba', ([0.9, 0.6, 0.2, 1.0], [0.3, 0.5, 0.8, 1.0]))
     return build_spec(share_path(*REACH2D_URDF), REACH2D_EE_BODY, timestep_s=timestep_s,

@@ -27,6 +27,10 @@ The damped hold (for a controller that went silent) applies gravity compensation
 joint damping of ``hold_damping`` Nm s/rad, integrated implicitly so that it is stable
 at any value, with the motors and the joint-7 extra torque at 0.
 
+Joint speeds are clamped at the URDF's velocity limits after every physics step, as in
+the task (:mod:`predctl_ros.envs.physics`); ``velocity_limit_steps`` counts the control
+periods in which that happened.
+
 The simulated clock counts control periods in integer nanoseconds and never goes back:
 a reset moves the arm, not the clock.
 """
@@ -38,7 +42,7 @@ from typing import Optional
 import mujoco
 import numpy as np
 
-from predctl_ros.envs import models, tasks, worlds
+from predctl_ros.envs import models, physics, tasks, worlds
 from predctl_ros.resources import share_path
 
 
@@ -111,7 +115,7 @@ class PandaSim:
         self.upper = model.jnt_range[:, 1].copy()
         limits = models.urdf_joint_limits(self.urdf)
         self.effort_limits = np.array([limits[n][2] for n in self.joint_names])
-        self.velocity_limits = np.array([limits[n][3] for n in self.joint_names])
+        self.velocity_limits = physics.joint_velocity_limits(self.urdf, self.joint_names)
         self.control_period_ns = self.n_substeps * round(model.opt.timestep * 1e9)
         self.control_dt_s = self.control_period_ns * 1e-9
         self._ee_site = model.site('ee_site').id
@@ -129,6 +133,7 @@ class PandaSim:
         self.initial_positions = self.check_configuration(initial_positions)
         self.steps = 0
         self.divergences = 0
+        self.velocity_limit_steps = 0
         self.holding = False
         self._extra = np.zeros(model.nv)
         self.reset()
@@ -259,7 +264,8 @@ class PandaSim:
         data.qfrc_applied[:] = self._extra
         start = data.time
         warnings_before = worlds.bad_state_count(data)
-        mujoco.mj_step(model, data, nstep=self.n_substeps)
+        if physics.step_limited(model, data, self.n_substeps, self.velocity_limits):
+            self.velocity_limit_steps += 1
         mujoco.mj_kinematics(model, data)
         self.steps += 1
         # MuJoCo answers a bad state with a warning and mj_resetData (time back to 0).

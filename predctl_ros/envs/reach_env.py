@@ -137,7 +137,8 @@ class ReachEnv(gymnasium.Env):
         ee = self._worlds.ee()
         distance = float(self._worlds.distances(ee)[0])
         return {'goal': self.goal.copy(), 'ee': ee[0], 'distance': distance,
-                'reward_distance': -distance, 'step': self.steps, 'diverged': diverged}
+                'reward_distance': -distance, 'step': self.steps, 'diverged': diverged,
+                'velocity_limited': bool(self._worlds.velocity_limited[0])}
 
     def render(self):
         """

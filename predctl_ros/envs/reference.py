@@ -16,7 +16,8 @@ their inertia matrix and :math:`b` the bias forces (``qfrc_bias``):
     \tau = J^T F + b + (I - J^T \bar J^T)\, M \left(k_q (q_{rest} - q) - k_{qd} \dot q\right),
     \quad \bar J = M^{-1} J^T \Lambda
 
-with :math:`q_{rest}` the middle of the joint ranges. The action is :math:`\tau` divided
+with :math:`q_{rest}` the middle of the joint ranges; the model's joint damping
+(``qfrc_passive``) is compensated as well. The action is :math:`\tau` divided
 by the torque limits and clipped to [-1, 1]; it is held for the 20 ms control period.
 """
 
@@ -106,7 +107,7 @@ class OperationalSpaceController(_BatchController):
         m_inv_jt = np.linalg.solve(inertia, jac.T)
         lam = np.linalg.inv(jac @ m_inv_jt + self.regularization * np.eye(rows))
         force = lam @ (self.kp * error - self.kd * (jac @ qd))
-        tau = jac.T @ force + data.qfrc_bias[idx]
+        tau = jac.T @ force + data.qfrc_bias[idx] - data.qfrc_passive[idx]
         if self.null_kp or self.null_kd:
             posture = inertia @ (self.null_kp * (self.q_rest - data.qpos[self.qpos_idx])
                                  - self.null_kd * qd)
@@ -128,7 +129,10 @@ class InverseKinematicsController(_BatchController):
 
         \tau = M \left(k_p\, \mathrm{clip}(q^* - q, e_{max}) - k_d \dot q\right) + b
 
-    (computed torque over the actuated joints), divided by the torque limits and clipped.
+    (computed torque over the actuated joints, the model's joint damping compensated too),
+    divided by the torque limits and clipped. :math:`e_{max}` is ``max_error_rad``, lowered
+    per joint so that the commanded speed :math:`k_p e_{max} / k_d` stays within 80 % of the
+    joint's velocity limit.
     """
 
     def __init__(self, task, *, kp: float = 100.0, kd: float = 20.0,
@@ -155,6 +159,9 @@ class InverseKinematicsController(_BatchController):
         self.model = task.model
         self.kp, self.kd = float(kp), float(kd)
         self.max_error_rad = float(max_error_rad)
+        speed = 0.8 * task.velocity_limits[task.actuated]
+        self.max_error = (np.minimum(self.max_error_rad, speed * self.kd / self.kp)
+                          if self.kp > 0 else np.full(len(task.actuated), self.max_error_rad))
         self.ik_tolerance_m = float(ik_tolerance_m)
         self.ik_iterations, self.ik_restarts = int(ik_iterations), int(ik_restarts)
         self.dofs = np.array([self.model.jnt_dofadr[j] for j in task.actuated])
@@ -233,9 +240,9 @@ class InverseKinematicsController(_BatchController):
         mujoco.mj_fwdPosition(m, data)
         mujoco.mj_fwdVelocity(m, data)
         inertia = models.full_inertia(m, data)[np.ix_(idx, idx)]
-        error = np.clip(target - data.qpos[self.qpos_idx], -self.max_error_rad,
-                        self.max_error_rad)
-        tau = inertia @ (self.kp * error - self.kd * data.qvel[idx]) + data.qfrc_bias[idx]
+        error = np.clip(target - data.qpos[self.qpos_idx], -self.max_error, self.max_error)
+        tau = (inertia @ (self.kp * error - self.kd * data.qvel[idx]) + data.qfrc_bias[idx]
+               - data.qfrc_passive[idx])
         return np.clip(tau / self.task.effort, -1.0, 1.0)
 
 
@@ -292,10 +299,12 @@ def evaluate_reference(task_id: str, *, kind: str = 'joint_pd', starts=None, goa
     controller = reference_controller(task_id, task=task, kind=kind, **gains)
     with BatchedReachEnv(task, len(goals), num_threads=num_threads) as env:
         env.reset(seed=0, starts=starts, goals=goals)
-        trajectory = []
+        trajectory, limited = [], []
         for _ in range(task.spec.episode_steps):
             _, info = env.step(controller.batch(env.datas, env.goals))
             trajectory.append(info['ee'])
+            limited.append(info['velocity_limited'])
     ee = np.stack(trajectory, axis=1)
-    per_episode = metrics_module.episode_metrics(ee, np.asarray(goals), task.spec)
+    per_episode = metrics_module.episode_metrics(ee, np.asarray(goals), task.spec,
+                                                 velocity_limited=np.stack(limited, axis=1))
     return per_episode, metrics_module.summarize_metrics(per_episode), ee

@@ -17,7 +17,8 @@ import math
 import mujoco
 import numpy as np
 
-from predctl_ros.envs import models
+from predctl_ros.envs import models, physics
+from predctl_ros.resources import share_path
 
 CONTROL_DT_S = 0.02
 PHYSICS_DT_S = 0.002
@@ -119,6 +120,8 @@ class ReachTask:
     """
 
     task_id = ''
+    urdf = ()
+    """The robot's URDF under the package share (joint limits, friction, damping)."""
     default_model_options = {}
 
     def __init__(self, *, episode_steps: int = EPISODE_STEPS,
@@ -151,6 +154,8 @@ class ReachTask:
             raise ValueError(f'{self.task_id}: torque motors must precede the servos')
         self.actuated_joint_names = tuple(self.joint_names[j] for j in self.actuated)
         self.effort = m.actuator_ctrlrange[:len(self.actuated), 1].copy()
+        self.velocity_limits = physics.joint_velocity_limits(share_path(*self.urdf),
+                                                             self.joint_names)
         self._scratch = mujoco.MjData(m)
         self.spec = self._make_spec(int(episode_steps), control_dt_s, physics_dt_s)
 
@@ -345,8 +350,8 @@ class PandaReachTask(ReachTask):
     """
 
     task_id = 'panda_reach'
+    urdf = models.PANDA_URDF
     min_tcp_height_m = 0.05
-    velocity_limits = np.array([2.175, 2.175, 2.175, 2.175, 2.61, 2.61])
 
     def __init__(self, *, velocities: bool = False, **kwargs):
         """
@@ -405,7 +410,7 @@ class PandaReachTask(ReachTask):
         out[:, :6] /= self.soft_half[:6]
         out[:, 6:9] = site
         if self.velocities:
-            np.divide(qvel[:, :6], self.velocity_limits, out=out[:, 9:15])
+            np.divide(qvel[:, :6], self.velocity_limits[:6], out=out[:, 9:15])
         return out
 
     def ee_from_site(self, site):
@@ -456,6 +461,7 @@ class Reach2DTask(ReachTask):
     """
 
     task_id = 'reach2d'
+    urdf = models.REACH2D_URDF
     velocity_scale_rad_s = 10.0
 
     def __init__(self, *, obs_noise: float = 0.0, velocities: bool = False, **kwargs):

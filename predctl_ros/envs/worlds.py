@@ -32,6 +32,8 @@ from collections.abc import Sequence
 import mujoco
 import numpy as np
 
+from predctl_ros.envs import physics
+
 try:
     from mujoco import batch as _mj_batch
 except ImportError:  # mujoco < 4.0: per-world stepping
@@ -117,7 +119,8 @@ class Worlds:
 
     Attributes: ``datas`` (N MjData, see the module doc), ``qpos`` [N, nq], ``qvel``
     [N, nv], ``site`` [N, 3] (end-effector site, metres), ``starts`` [N, nq],
-    ``goals`` [N, goal_size].
+    ``goals`` [N, goal_size], ``velocity_limited`` [N] (some joint reached its velocity
+    limit in the last control period and was clamped, :mod:`predctl_ros.envs.physics`).
     """
 
     def __init__(self, task, num_worlds: int, num_threads: int = 1):
@@ -139,6 +142,8 @@ class Worlds:
         self.starts = np.zeros((n, m.nq))
         self.goals = np.zeros((n, task.spec.goal_size))
         self._step_ok = np.ones(n, dtype=bool)
+        self.velocity_limited = np.zeros(n, dtype=bool)
+        self._velocity_limits = task.velocity_limits
         self._closed = False
         self._n_sub = task.n_substeps
         self._control_dt = task.n_substeps * m.opt.timestep
@@ -174,6 +179,7 @@ class Worlds:
         """
         self.starts[i] = start
         self.goals[i] = goal
+        self.velocity_limited[i] = False
         if self._batch is None:
             data = self.datas[i]
             self.task.set_state(data, start, goal)
@@ -214,7 +220,11 @@ class Worlds:
         self._ctrl[:, :self._n_act] = self.ctrl
         start_time = self._time.copy()
         self._bad[:] = self._bad_counts()
-        self._batch.step(nstep=self._n_sub, stage=mujoco.mjtStage.mjSTAGE_POS)
+        # One physics step per call, so that joint speeds are clamped after each.
+        self.velocity_limited[:] = False
+        for _ in range(self._n_sub):
+            self._batch.step(nstep=1, stage=mujoco.mjtStage.mjSTAGE_POS)
+            self.velocity_limited |= physics.clamp_velocities(self.qvel, self._velocity_limits)
         # MuJoCo answers a bad state with a warning and mj_resetData, which sets the
         # time back to 0: a clock that did not advance by one control period reveals it;
         # a reset before the first substep from time 0 shows only in the warning count.
@@ -238,7 +248,8 @@ class Worlds:
             data = datas[i]
             data.ctrl[:n_act] = ctrl[i]
             start_time, bad = data.time, bad_state_count(data)
-            mujoco.mj_step(model, data, nstep=n_sub)
+            self.velocity_limited[i] = physics.step_limited(model, data, n_sub,
+                                                            self._velocity_limits)
             mujoco.mj_kinematics(model, data)
             self._step_ok[i] = (abs(data.time - start_time - self._control_dt) < self._half_dt
                                 and bad_state_count(data) == bad)
