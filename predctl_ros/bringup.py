@@ -3,9 +3,10 @@
 """
 Start the stack of predctl_ros.stack as plain processes: `ros2 launch` for pip-only machines.
 
-Each node starts as ``<executable> --ros-args -r __node:=NAME --params-file FILE -p k:=v``,
-the arguments rclpy parses itself, so the processes get exactly the parameters the launch
-file gives them. Nodes that need a ROS install (robot_state_publisher, rviz2) are skipped
+Each node starts as ``<executable> --ros-args -r __node:=NAME --params-file FILE ...``, the
+arguments rclpy parses itself, with the params files that launch_ros would pass for the
+launch file's Node action, so the processes get exactly the parameters ``ros2 launch``
+gives them. Nodes that need a ROS install (robot_state_publisher, rviz2) are skipped
 where their executables are missing.
 """
 
@@ -23,23 +24,25 @@ from predctl_ros import stack
 import yaml
 
 
-def override_file(node_name: str, values: dict, directory, index: int = 0) -> str:
+def override_file(node_name: str, values: dict, directory, index: int = 0,
+                  key: Optional[str] = None) -> str:
     """
-    Write parameter overrides as a params file for one node, as launch_ros does for dicts.
+    Write parameter overrides as a params file of one section.
 
-    Keyed by the node's own name, a file given after the shared YAML overrides both its
-    ``/**`` and its node section (a plain ``-p name:=value`` is a ``/**`` rule and loses to
-    the node section).
+    Keyed by the node's own name (the default), a file given after the shared YAML
+    overrides both its ``/**`` and its node section (a plain ``-p name:=value`` is a ``/**``
+    rule and loses to the node section).
 
     :param node_name: the node's name.
     :param values: {parameter: value}.
     :param directory: where to write the file.
     :param index: number of the file among the node's override files.
+    :param key: the section's key; default ``/<node_name>``.
     :return: the file's path.
     """
     path = Path(directory) / f'{node_name}_overrides_{index}.yaml'
     with open(path, 'w') as handle:
-        yaml.safe_dump({f'/{node_name}': {'ros__parameters': dict(values)}}, handle)
+        yaml.safe_dump({key or f'/{node_name}': {'ros__parameters': dict(values)}}, handle)
     return str(path)
 
 
@@ -63,25 +66,23 @@ def find_executable(package: str, executable: str) -> Optional[str]:
 
 def node_command(node: stack.NodeLaunch, executable: str, params_dir) -> List[str]:
     """
-    Return the argv that starts a node with its parameters, in the stack's order.
+    Return the argv that starts a node with its parameters, as ``ros2 launch`` passes them.
+
+    launch_ros passes each file of ``parameters`` as it is and writes each dict to a file
+    of its own under ``/**`` (for a node without a namespace), in the list's order. This
+    does the same, so that rclpy settles which entry wins as it does under ``ros2 launch``
+    (where a node section of a file beats ``/**`` whatever the order).
 
     :param node: the stack entry.
     :param executable: path of its executable.
-    :param params_dir: folder for the override files of the node's parameter dicts.
+    :param params_dir: folder for the files of the node's parameter dicts.
     :return: argv.
     """
     cmd = [executable, *node.arguments, '--ros-args', '-r', f'__node:={node.name}']
-    overrides = {}
-    for params in node.parameters:
+    for index, params in enumerate(node.parameters):
         if isinstance(params, dict):
-            overrides.update(params)
-        else:
-            if overrides:   # keep the order: files given later override earlier dicts
-                cmd += ['--params-file', override_file(node.name, overrides, params_dir, len(cmd))]
-                overrides = {}
-            cmd += ['--params-file', str(params)]
-    if overrides:
-        cmd += ['--params-file', override_file(node.name, overrides, params_dir, len(cmd))]
+            params = override_file(node.name, params, params_dir, index, key='/**')
+        cmd += ['--params-file', str(params)]
     return cmd
 
 

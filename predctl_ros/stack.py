@@ -108,6 +108,9 @@ def panda_reach_nodes(values: Dict[str, str]) -> List[NodeLaunch]:
     :return: the processes in start order (the simulator first: it owns /clock).
     """
     args = check_arguments(values)
+    # The dicts below carry the launch arguments. launch_ros writes the dicts of a node
+    # without a namespace under /**, which a node section of the params file would beat,
+    # so config/panda_reach.yaml sets none of these parameters.
     params_file = share_path(*PARAMS_FILE)
     shared = {'control_rate_hz': float(args['control_rate_hz']), 'mode': args['mode']}
     control = {'cpu_affinity': args['control_cpus']}
@@ -149,8 +152,9 @@ def record_command(values: Dict[str, str], ros_install: bool) -> Optional[List[s
     if args['record'] != 'true':
         return None
     if ros_install:
+        # rosbag2 of Jazzy and later deprecates positional topics (Humble has no --topics).
         return ['ros2', 'bag', 'record', '-s', 'mcap', '-o', args['bag'],
-                '--use-sim-time', *RECORD_TOPICS]
+                '--use-sim-time', '--topics', *RECORD_TOPICS]
     return ['bag_recorder', '--ros-args', '-r', '__node:=bag_recorder',
             '-p', f"output:={args['bag']}",
             '-p', 'topics:=[' + ','.join(RECORD_TOPICS) + ']']
