@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-test.txt requirements-nodeps.txt setup.py package.xml
+$(STAMP): requirements.txt requirements-runtime.txt requirements-test.txt requirements-nodeps.txt setup.py package.xml
 	@missing=$$(command -v dpkg >/dev/null && for p in $(SYSTEM_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

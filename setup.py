@@ -29,8 +29,13 @@ setup(
         share('rviz'),
         share('models'),
     ],
-    install_requires=['setuptools', 'numpy', 'PyYAML', 'safetensors', 'numba', 'mujoco',
-                      'rosbags'],
+    # What the nodes and the predctl command import at run time, beside what package.xml
+    # brings from a ROS install (rclpy, messages, numpy, PyYAML). colcon installs none of
+    # it: requirements-runtime.txt pins the same names for the README's recipe. torch is
+    # pinned because an open range would pull a multi-GB CUDA build.
+    install_requires=['setuptools', 'numpy', 'PyYAML', 'torch==2.13.0', 'safetensors',
+                      'numba', 'mujoco', 'rosbags', 'gymnasium', 'tqdm', 'tensorboard',
+                      'matplotlib', 'imageio', 'imageio-ffmpeg'],
     extras_require={'test': ['pytest']},
     zip_safe=True,
     maintainer='predctl_ros contributors',

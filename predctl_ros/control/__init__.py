@@ -11,11 +11,34 @@ The control loop of the ROS nodes, free of ROS: policy runner and goal checks.
   or a list) and its per-goal report.
 """
 
-from predctl_ros.control.goals import GoalReport, GoalResult, GoalSource
-from predctl_ros.control.runner import (
-    CheckpointMismatch, PANDA_TASK, PolicyRunner, StepStats)
-from predctl_ros.control.workspace import (
-    COLUMN_RADIUS_M, FLOOR_MARGIN_M, GoalChecker, GoalRejected, REACH_M, SHOULDER_M)
+import importlib
+
+# Where each public name lives, imported on first use (PEP 562): the goal publisher
+# needs the goal checks and reports, not the policy runner's torch, numba and network.
+_EXPORTS = {
+    'GoalReport': 'goals', 'GoalResult': 'goals', 'GoalSource': 'goals',
+    'CheckpointMismatch': 'runner', 'PANDA_TASK': 'runner', 'PolicyRunner': 'runner',
+    'StepStats': 'runner',
+    'COLUMN_RADIUS_M': 'workspace', 'FLOOR_MARGIN_M': 'workspace',
+    'GoalChecker': 'workspace', 'GoalRejected': 'workspace', 'REACH_M': 'workspace',
+    'SHOULDER_M': 'workspace',
+}
+
+
+def __getattr__(name):
+    """Import the module of a public name on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module(f'{__name__}.{module}'), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    """List the public names with the module's own."""
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     'CheckpointMismatch', 'COLUMN_RADIUS_M', 'FLOOR_MARGIN_M', 'GoalChecker', 'GoalRejected',

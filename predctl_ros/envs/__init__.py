@@ -14,28 +14,54 @@ Importing this package on a machine without a display selects MuJoCo's EGL backe
 (``MUJOCO_GL=egl``) unless ``MUJOCO_GL`` is already set, so that rendering works headless.
 """
 
+import importlib
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from predctl_ros.envs.batched import BatchedReachEnv
 
 if 'MUJOCO_GL' not in os.environ and not os.environ.get('DISPLAY'):
     os.environ['MUJOCO_GL'] = 'egl'
 
-from predctl_ros.envs.batched import BatchedReachEnv  # noqa: E402
-from predctl_ros.envs.metrics import episode_metrics, summarize_metrics  # noqa: E402
-from predctl_ros.envs.models import (  # noqa: E402
-    load_panda_model, load_reach2d_model, panda_spec, panda_tcp_position)
-from predctl_ros.envs.reach_env import (  # noqa: E402
-    make_env, PandaReachEnv, Reach2DEnv, ReachEnv)
-from predctl_ros.envs.reference import (  # noqa: E402
-    evaluate_reference, OperationalSpaceController, reference_controller)
-from predctl_ros.envs.tasks import (  # noqa: E402
-    ActionError, make_task, PandaReachTask, Reach2DTask, ReachTask, SimulationDiverged,
-    task_spec, TaskSpec, test_set, TestSet)
-
 TASK_IDS = ('panda_reach', 'reach2d')
+
+# Where each public name lives. A name's module is imported when the name is first used
+# (PEP 562), so that the ROS nodes, which simulate the arm or check goals through
+# ``envs.tasks`` / ``envs.panda_sim``, import MuJoCo but not gymnasium (``reach_env``,
+# ``batched``), which only training and evaluation need.
+_EXPORTS = {
+    'BatchedReachEnv': 'batched',
+    'episode_metrics': 'metrics', 'summarize_metrics': 'metrics',
+    'load_panda_model': 'models', 'load_reach2d_model': 'models', 'panda_spec': 'models',
+    'panda_tcp_position': 'models',
+    'make_env': 'reach_env', 'PandaReachEnv': 'reach_env', 'Reach2DEnv': 'reach_env',
+    'ReachEnv': 'reach_env',
+    'evaluate_reference': 'reference', 'OperationalSpaceController': 'reference',
+    'reference_controller': 'reference',
+    'ActionError': 'tasks', 'make_task': 'tasks', 'PandaReachTask': 'tasks',
+    'Reach2DTask': 'tasks', 'ReachTask': 'tasks', 'SimulationDiverged': 'tasks',
+    'task_spec': 'tasks', 'TaskSpec': 'tasks', 'test_set': 'tasks', 'TestSet': 'tasks',
+}
+
+
+def __getattr__(name):
+    """Import the module of a public name on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module(f'{__name__}.{module}'), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    """List the public names with the module's own."""
+    return sorted(set(globals()) | set(_EXPORTS))
 
 
 def make_batched_env(task_id: str, num_envs: int, *, num_threads=None,
-                     **kwargs) -> BatchedReachEnv:
+                     **kwargs) -> 'BatchedReachEnv':
     """
     Build N worlds of a task stepped together on several threads.
 
@@ -45,6 +71,8 @@ def make_batched_env(task_id: str, num_envs: int, *, num_threads=None,
     :param kwargs: the task's options (velocities, obs_noise, episode_steps, ...).
     :return: the batched environment.
     """
+    from predctl_ros.envs.batched import BatchedReachEnv
+    from predctl_ros.envs.tasks import make_task
     return BatchedReachEnv(make_task(task_id, **kwargs), num_envs, num_threads=num_threads)
 
 
