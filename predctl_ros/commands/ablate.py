@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """`predctl ablate`: an ablation study, every (setting, seed) a `predctl train` run."""
 
+from predctl_ros.commands import error
+
 HELP = 'run an ablation study (settings x seeds) and summarise it (resumable)'
 
 
@@ -16,9 +18,9 @@ def add_arguments(parser):
     parser.add_argument('--out', required=True,
                         help='study directory: runs, results.csv, summary.md, ablation.png')
     parser.add_argument('--seeds', type=int, default=3, metavar='N',
-                        help='seeds per setting (default 3)')
+                        help='seeds per setting')
     parser.add_argument('--jobs', type=int, default=1, metavar='N',
-                        help='training runs in parallel (default 1)')
+                        help='training runs in parallel')
     parser.add_argument('--nice', type=int, default=0, metavar='N',
                         help='run the training processes at this niceness increment')
     parser.add_argument('--set', dest='overrides', action='append', default=[],
@@ -41,15 +43,20 @@ def run(args) -> int:
     import sys
 
     from predctl_ros.learning import ablation, ablation_report
+    from predctl_ros.learning.config import load_config
 
     try:
         spec = ablation.load_spec(args.spec)
         ablation.plan(spec, args.out, args.seeds)
         if args.jobs < 1 or args.nice < 0:
-            raise ValueError('--jobs must be >= 1 and --nice >= 0')
+            raise ValueError(f'--jobs must be >= 1 and --nice >= 0, got {args.jobs} and '
+                             f'{args.nice}')
+        # --set applies to every run: a bad one is refused before the study directory
+        # exists, while a setting's own refused overrides fail just that setting's runs.
+        load_config(None if spec.config is None else str(spec.config),
+                    spec.base + tuple(args.overrides))
     except ValueError as exc:
-        print(f'error: {exc}')
-        return 2
+        return error(args, exc)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = ablation.run_study(spec, out, seeds=args.seeds, jobs=args.jobs, nice=args.nice,

@@ -6,6 +6,8 @@ from pathlib import Path
 import subprocess
 import sys
 
+from predctl_ros.commands import error
+
 HELP = ('run the benchmarks in bench/ (SNN training and control step, environments, bag '
         'ingestion, a training iteration, ROS stack timing)')
 
@@ -36,18 +38,16 @@ def run(args) -> int:
     :return: 0, or 2 when the bench/ directory is not there (installed without sources).
     """
     if not BENCH_DIR.is_dir():
-        print(f'error: {BENCH_DIR} not found; the benchmarks run from a source checkout')
-        return 2
+        return error(args, f'{BENCH_DIR} not found; the benchmarks run from a source '
+                     'checkout')
     unknown = sorted(set(args.which) - set(SCRIPTS))
     if unknown:
-        print(f'error: unknown benchmarks {unknown}; choose from {sorted(SCRIPTS)}')
-        return 2
+        return error(args, f'unknown benchmarks {unknown}; choose from {sorted(SCRIPTS)}')
     names = args.which or [n for n, f in SCRIPTS.items() if (BENCH_DIR / f).is_file()]
     for name in names:
         script = BENCH_DIR / SCRIPTS[name]
         if not script.is_file():
-            print(f'error: {script} not found')
-            return 2
+            return error(args, f'{script} not found')
         argv = (['--write', args.write] if args.write else []) + (
             ['--quick'] if args.quick else [])
         # A process of its own per script: the scripts import their neighbours in bench/.

@@ -4,6 +4,8 @@
 
 import json
 
+from predctl_ros.commands import error
+
 HELP = 'describe a checkpoint: task, networks, sizes, time step'
 
 
@@ -29,8 +31,7 @@ def run(args) -> int:
     try:
         ckpt = load_checkpoint(args.checkpoint)
     except CheckpointError as exc:
-        print(f'error: {exc}')
-        return 2
+        return error(args, exc)
     if args.json:
         print(json.dumps(ckpt.header, indent=2, sort_keys=True))
         return 0
