@@ -28,7 +28,7 @@ def _reference_obs(q, qd, velocities):
     task = make_task('panda_reach')
     obs = [(q[:, :6] - task.soft_mid[:6]) / task.soft_half[:6], panda_tcp_position(q)]
     if velocities:
-        obs.append(qd[:, :6] / task.velocity_limits)
+        obs.append(qd[:, :6] / task.velocity_limits[:6])
     return np.concatenate(obs, axis=1)
 
 

@@ -9,7 +9,7 @@ from predctl_ros.learning.train import train
 from predctl_ros.snn.checkpoint import load_checkpoint
 import torch
 
-SMALL = ['envs=8', 'episode_steps=40', 'horizon=10', 'batch=16', 'model_batches=2',
+SMALL = ['envs=8', 'heldout_share=0.25', 'episode_steps=40', 'horizon=10', 'batch=16', 'model_batches=2',
          'policy_batches=2', 'model.hidden=[32, 32]', 'policy.hidden=[32, 32]']
 
 
@@ -28,9 +28,9 @@ def test_resume_continues_where_a_run_stopped(tmp_path):
     ckpt = load_checkpoint(tmp_path / 'model.safetensors')
     assert ckpt.task == 'reach2d' and ckpt.header['extra']['iteration'] == 3
     assert set(ckpt.networks) == {'prediction', 'policy'}
-    # Inputs were normalised from the first collection (stored with the weights).
-    assert not torch.equal(ckpt['policy'].input_std, torch.ones(8))
-    assert not torch.equal(ckpt['prediction'].input_mean, torch.zeros(8))
+    # Inputs enter raw (times the learnable scale), as the authors feed them.
+    assert torch.equal(ckpt['policy'].input_std, torch.ones(8))
+    assert torch.equal(ckpt['prediction'].input_mean, torch.zeros(8))
 
 
 def test_interrupted_and_resumed_run_equals_uninterrupted_run(tmp_path):
@@ -47,7 +47,7 @@ def test_interrupted_and_resumed_run_equals_uninterrupted_run(tmp_path):
 
 
 def test_bfloat16_precision_trains_and_is_recorded(tmp_path):
-    cfg = load_config(None, SMALL + ['iterations=2', 'precision=bfloat16'])
+    cfg = load_config(None, SMALL + ['iterations=2', 'precision=bfloat16', 'gate_policy=false'])
     metrics = train(cfg, tmp_path, log=lambda s: None)
     assert all(torch.isfinite(torch.tensor(metrics[key])) for key in
                ('model_loss', 'policy_distance'))

@@ -55,12 +55,14 @@ def evaluate_chained(policy, goals: np.ndarray, start: np.ndarray, task_options=
     :param start: start configuration of every world [7].
     :param task_options: options of the panda_reach task the policy was trained on.
     :param device: torch device of the policy.
-    :return: dict with per-goal 'final_distance' [worlds, count] and 'min_distance', and
+    :return: dict with per-goal 'final_distance' [worlds, count] and 'min_distance', the
+        velocity-limit steps of all segments, and
         summaries of the first goal (from rest) and of the chained ones.
     """
     worlds, count = goals.shape[:2]
     final = np.zeros((worlds, count))
     closest = np.zeros((worlds, count))
+    limited = np.zeros((worlds, count), dtype=int)
     with envs.make_batched_env('panda_reach', worlds, **(task_options or {})) as env:
         for j in range(count):
             # The rollout starts the network afresh: a new target resets it in the node too.
@@ -69,8 +71,10 @@ def evaluate_chained(policy, goals: np.ndarray, start: np.ndarray, task_options=
                               device=device, retarget=j > 0)
             distance = np.linalg.norm(out['ee'] - out['goal'][:, None], axis=-1)
             final[:, j], closest[:, j] = distance[:, -1], distance.min(axis=1)
+            limited[:, j] = out['velocity_limited'].sum(axis=1)
     out = {'worlds': int(worlds), 'goals_per_world': int(count),
-           'final_distance': final.tolist(), 'min_distance': closest.tolist()}
+           'final_distance': final.tolist(), 'min_distance': closest.tolist(),
+           'velocity_limit_steps': int(limited.sum())}
     for name, part, near in (('first', final[:, :1], closest[:, :1]),
                              ('chained', final[:, 1:], closest[:, 1:])):
         if part.size:

@@ -76,6 +76,8 @@ class TrainConfig:
     """L2 weight decay (not on time constants)."""
     action_noise: float = 0.0
     """Std of Gaussian noise added to the policy's actions during collection."""
+    action_noise_decay: float = 1.0
+    """Multiplicative decay of action_noise per iteration (1 = constant)."""
     action_magnitude: float = 0.0
     """Weight of the mean squared action in the policy loss."""
     action_smoothness: float = 0.0
@@ -91,8 +93,29 @@ class TrainConfig:
     neurons of max(0, membrane_min - v / theta_0)^2, v the pre-reset membrane (0 = off)."""
     membrane_min: float = -1.0
     """Lower bound of the membrane potential in units of the base threshold (< 1)."""
-    normalise_inputs: bool = True
-    """Set each spiking network's input normalisation from the first collected episodes."""
+    normalise_inputs: bool = False
+    """Normalise each spiking network's observation and goal inputs by the first collected
+    episodes (actions never: they lie in [-1, 1]). False feeds inputs raw, times the learnable
+    input scale, as the authors do."""
+    calibrate_init: bool = True
+    """Scale fresh spiking networks on the task's rest observations (and random actions for
+    P) so that every hidden layer fires at its init_rate_hz and the untrained policy explores
+    (see init_readout_std)."""
+    init_readout_std: float = 0.5
+    """Spread of the untrained spiking policy's readout before tanh, set by calibrate_init
+    (the authors' readout init: a membrane spread of about 1, times 0.5)."""
+    heldout_share: float = 0.125
+    """Share of each collection's worlds (rounded down) kept out of the replay: P's
+    one-step and free-run errors and the imagined against the real distance are measured on
+    them every iteration (none held out: nothing measured, the policy gate stays open)."""
+    gate_policy: bool = True
+    """Train the policy through P only in iterations where P's free-run end-effector error
+    on the held-out episodes beats the arm standing still."""
+
+    @property
+    def heldout_envs(self) -> int:
+        """Worlds of each collection held out of the replay."""
+        return int(self.envs * self.heldout_share)
     replay_steps: int = 2_000_000
     """Most transitions kept in replay."""
     eval_every: int = 1
@@ -168,6 +191,12 @@ class TrainConfig:
                               f'{value!r}')
         if not 0.0 <= self.teacher_forcing <= 1.0:
             errors.append(f'teacher_forcing must be in [0, 1], got {self.teacher_forcing}')
+        if not 0.0 < self.action_noise_decay <= 1.0:
+            errors.append(f'action_noise_decay must be in (0, 1], got {self.action_noise_decay}')
+        if not self.init_readout_std > 0:
+            errors.append(f'init_readout_std must be > 0, got {self.init_readout_std}')
+        if not 0.0 <= self.heldout_share < 1.0:
+            errors.append(f'heldout_share must be in [0, 1), got {self.heldout_share}')
         if not 0.0 < self.lr_decay <= 1.0:
             errors.append(f'lr_decay must be in (0, 1], got {self.lr_decay}')
         if self.warmup + self.horizon > self.episode_steps:

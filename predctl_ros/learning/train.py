@@ -29,12 +29,14 @@ from predctl_ros import envs
 from predctl_ros.allocator import keep_freed_memory
 from predctl_ros.atomic import atomic_path
 from predctl_ros.learning import distributed
+from predctl_ros.learning import model_quality
 from predctl_ros.learning.config import TrainConfig
 from predctl_ros.learning.objectives import (
     ActivityReg, imitation_loss, policy_loss, prediction_loss)
 from predctl_ros.learning.replay import ReplayBuffer
 from predctl_ros.learning.run_log import RunLog
 from predctl_ros.snn import build_network, policy_spec, prediction_spec
+from predctl_ros.snn import init as snn_init
 from predctl_ros.snn.checkpoint import save_checkpoint
 import torch
 from tqdm import tqdm
@@ -42,8 +44,11 @@ from tqdm import tqdm
 BASELINE_HIDDEN = {'gru': (500,), 'mlp': (500, 500)}
 TEST_KEYS = ('episodes', 'median_final_distance', 'mean_final_distance', 'median_min_distance',
              'mean_integrated_distance', 'success_rate', 'authors_success_rate',
-             'median_steps_to_target')
-WORLD_AXES = {'obs': 1, 'action': 1, 'label': 1, 'goal': 0, 'ee': 0, 'diverged': 0}
+             'median_steps_to_target', 'velocity_limit_steps', 'velocity_limit_episode_rate')
+MODEL_QUALITY_KEYS = ('one_step_error', 'one_step_vs_no_change', 'one_step_vs_still',
+                      'free_run_ee_error', 'free_run_vs_still')
+WORLD_AXES = {'obs': 1, 'action': 1, 'label': 1, 'goal': 0, 'ee': 0, 'diverged': 0,
+              'velocity_limited': 0}
 """Axis of the worlds in each array of a rollout (where the processes' shares join)."""
 
 
@@ -153,26 +158,70 @@ def precision_context(cfg: TrainConfig, device) -> torch.autocast:
                           enabled=cfg.precision == 'bfloat16')
 
 
+NORMALISATION_MIN_STD = 0.05
+"""Floor of an observation's std in the input normalisation: at most 20x amplification."""
+
+
 def set_input_normalisation(model, policy, data: dict) -> None:
     """
-    Normalise the networks' inputs to zero mean and unit variance over collected data.
+    Normalise the networks' observation and goal inputs over collected data.
 
-    The fluctuation-driven initialisation assumes unit-variance inputs; joint angles,
-    positions and torques otherwise differ in scale by orders of magnitude.  Networks
-    without input normalisation (the non-spiking baselines) are left alone.
+    Actions never take statistics: they lie in [-1, 1] by construction, and an untrained
+    policy's near-silent actions would otherwise set stds of ~1e-3 that amplify every later
+    action ~1000x. Observation stds are floored at NORMALISATION_MIN_STD for the same reason
+    (joint velocities of an arm that did not move). Networks without input normalisation
+    (the non-spiking baselines) are left alone.
 
     :param model: prediction network, input (obs, action).
     :param policy: policy network, input (obs, goal).
     :param data: a rollout dict with obs [T + 1, N, obs], action [T, N, act], goal [N, goal].
     """
     obs = data['obs'][:-1].reshape(-1, data['obs'].shape[-1])
-    action = data['action'].reshape(-1, data['action'].shape[-1])
+    n_act = data['action'].shape[-1]
     goal = data['goal']
-    pairs = ((model, np.concatenate((obs, action), 1)),
-             (policy, np.concatenate((obs, np.tile(goal, (len(obs) // len(goal), 1))), 1)))
-    for net, x in pairs:
+    obs_mean, obs_std = obs.mean(0), np.maximum(obs.std(0), NORMALISATION_MIN_STD)
+    goal_mean, goal_std = goal.mean(0), np.maximum(goal.std(0), NORMALISATION_MIN_STD)
+    pairs = ((model, np.concatenate((obs_mean, np.zeros(n_act))),
+              np.concatenate((obs_std, np.ones(n_act)))),
+             (policy, np.concatenate((obs_mean, goal_mean)),
+              np.concatenate((obs_std, goal_std))))
+    for net, mean, std in pairs:
         if hasattr(net, 'set_input_normalisation'):
-            net.set_input_normalisation(x.mean(0), x.std(0))
+            net.set_input_normalisation(mean, std)
+
+
+def calibrate_networks(model, policy, env, cfg: TrainConfig, rng: np.random.Generator,
+                       device) -> dict:
+    """
+    Scale fresh spiking networks on the task's inputs so that they are active and explore.
+
+    Inputs come from the task, never from a policy: rest observations and goals of
+    ``env.num_envs`` random start/goal pairs for both networks, with uniform random actions
+    in [-1, 1] (their known range) for P. Every hidden layer then fires at its spec's
+    ``init_rate_hz`` and the policy's readout spreads by ``cfg.init_readout_std`` before
+    tanh, as the authors' untrained policy does; P's readout keeps its small init.
+
+    :param model: prediction network.
+    :param policy: policy network.
+    :param env: the collecting environment (reset here).
+    :param cfg: training config.
+    :param rng: generator of the seeds and random actions.
+    :param device: torch device.
+    :return: {'prediction': ..., 'policy': ...} of :func:`snn_init.calibrate` (spiking only).
+    """
+    obs, goal = env.reset(seed=int(rng.integers(2 ** 31)))
+    steps = cfg.warmup + cfg.horizon
+    held = (lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)[None]
+            .expand(steps, -1, -1))
+    actions = rng.uniform(-1.0, 1.0, (steps, len(obs), env.task_spec.action_size))
+    inputs = {'prediction': (model, torch.cat((held(obs), torch.as_tensor(
+                  actions, dtype=torch.float32, device=device)), -1), None),
+              'policy': (policy, torch.cat((held(obs), held(goal)), -1), cfg.init_readout_std)}
+    out = {}
+    for name, (net, x, readout_std) in inputs.items():
+        if getattr(net.spec, 'arch', None) == 'snn':
+            out[name] = snn_init.calibrate(net, x, readout_std=readout_std)
+    return out
 
 
 def delta_weight(obs: np.ndarray, min_std: float = 1e-6) -> np.ndarray:
@@ -231,7 +280,8 @@ def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0
     :param retarget: start from where the worlds are, toward ``goals``
         (``env.retarget``), instead of resetting them.
     :return: dict with obs [T + 1, N, obs], action [T, N, act] (as executed), goal [N, goal],
-        ee [N, T, goal], diverged [N] and, with a teacher, label [T, N, act].
+        ee [N, T, goal], diverged [N], velocity_limited [N, T] and, with a teacher, label
+        [T, N, act].
     """
     if retarget:
         obs, goal = env.retarget(goals)
@@ -239,7 +289,7 @@ def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0
         obs, goal = env.reset(seed=seed, starts=starts, goals=goals)
     goal_t = torch.as_tensor(goal, dtype=torch.float32, device=device)
     steps = env.task_spec.episode_steps
-    all_obs, actions, ee, labels = [obs], [], [], []
+    all_obs, actions, ee, labels, limited = [obs], [], [], [], []
     diverged = np.zeros(env.num_envs, dtype=bool)
     state = None
     for _ in range(steps):
@@ -259,9 +309,11 @@ def rollout(policy, env, *, seed=None, starts=None, goals=None, noise: float = 0
         all_obs.append(obs)
         actions.append(action)
         ee.append(info['ee'])
+        limited.append(info['velocity_limited'])
         diverged |= info['diverged']
     out = {'obs': np.stack(all_obs), 'action': np.stack(actions), 'goal': goal,
-           'ee': np.stack(ee, axis=1), 'diverged': diverged}
+           'ee': np.stack(ee, axis=1), 'diverged': diverged,
+           'velocity_limited': np.stack(limited, axis=1)}
     if teacher is not None:
         out['label'] = np.stack(labels)
     return out
@@ -282,7 +334,8 @@ def evaluate(policy, env, test, device='cpu', monitor=None, within=()) -> dict:
     """
     out = rollout(policy, env, starts=test.starts, goals=test.goals, device=device,
                   monitor=monitor)
-    metrics = envs.episode_metrics(out['ee'], out['goal'], env.task_spec)
+    metrics = envs.episode_metrics(out['ee'], out['goal'], env.task_spec,
+                                   velocity_limited=out['velocity_limited'])
     summary = envs.summarize_metrics(metrics)
     final = np.asarray(metrics['final_distance'])
     summary.update({f'final_within_{d:g}': float(np.mean(final < d)) for d in within})
@@ -375,9 +428,15 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         (out / 'config.json').write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
         run_log = RunLog(out, cfg.to_dict(), resume=start_iteration > 0)
     ee = spec.ee_slice
+    velocity_dims = [i for i, label in enumerate(spec.obs_labels) if label.startswith('qd')]
     window = cfg.warmup + cfg.horizon
     activity = ActivityReg.from_config(cfg)
     summary = {}
+    if start_iteration == 0 and cfg.calibrate_init and not cfg.init_checkpoint:
+        for name, result in calibrate_networks(model, policy, env, cfg, rng, device).items():
+            log(f'calibrated {name}: hidden rates '
+                f"{', '.join(f'{r:.0f}' for r in result['rates_hz'])} Hz, weight scales "
+                f"{', '.join(f'{s:.2f}' for s in result['scales'])}")
 
     progress = tqdm(total=cfg.iterations, initial=start_iteration, unit='it', desc=cfg.task,
                     disable=None if ctx.main else True)   # None: shown on a terminal only
@@ -397,10 +456,14 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
             mix = {'teacher': teacher, 'teacher_worlds': teacher_worlds[worlds]}
         # World i is seeded seed + i whichever process collects it.
         data = rollout(policy, env, seed=int(rng.integers(2 ** 31)) + worlds.start,
-                       noise=cfg.action_noise, rng=rng, device=device,
-                       noise_worlds=(worlds.start, cfg.envs), **mix)
+                       noise=cfg.action_noise * cfg.action_noise_decay ** iteration, rng=rng,
+                       device=device, noise_worlds=(worlds.start, cfg.envs), **mix)
         data = ctx.gather(data, WORLD_AXES)
+        # The last heldout_envs worlds never enter the replay: P is measured on them.
         keep = ~data['diverged']
+        heldout = keep.copy()
+        heldout[:cfg.envs - cfg.heldout_envs] = False
+        keep[cfg.envs - cfg.heldout_envs:] = False
         replay.add_batch(data['obs'][:, keep], data['action'][:, keep], data['goal'][keep])
         if imitate:
             expert.add_batch(data['obs'][:, keep], data['label'][:, keep], data['goal'][keep])
@@ -425,6 +488,21 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
             model_losses.append(loss.item())
         t_model = time.perf_counter() - t0 - t_collect
 
+        # --- P's quality on held-out episodes of this policy, and the gate ---
+        quality, imagined, real = {}, None, None
+        if heldout.any():
+            held = model_quality.episode_windows(
+                data['obs'][:, heldout], data['action'][:, heldout], data['goal'][heldout],
+                window, cfg.horizon)
+            with precision:
+                quality = {k: ctx.average(v) for k, v in model_quality.prediction_quality(
+                    model, held, cfg.warmup, cfg.horizon, ee, velocity_dims).items()}
+                imagined, real = (ctx.average(v) for v in
+                                  model_quality.imagined_and_real_distance(
+                                      policy, model, held, cfg.warmup, cfg.horizon, ee))
+        gated = (cfg.gate_policy and not imitate
+                 and not quality.get('free_run_vs_still', 0.0) < 1.0)
+
         # --- imitation: regress the policy onto the teacher's labels ---
         policy_losses, imitation_losses = [], []
         for _ in range(cfg.imitation_batches if imitate else 0):
@@ -440,7 +518,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
 
         # --- train the policy through the frozen prediction network ---
         model.requires_grad_(False)
-        for _ in range(0 if imitate else cfg.policy_batches):
+        for _ in range(0 if imitate or gated else cfg.policy_batches):
             w = _local(replay.sample(cfg.batch, cfg.warmup + 1, rng), part)
             with precision:
                 out_loss = policy_loss(
@@ -461,7 +539,11 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                    cfg.episode_steps, 'model_loss': mean(model_losses),
                    'policy_distance': mean(policy_losses),
                    'imitation_loss': mean(imitation_losses),
+                   'policy_gated': gated, 'imagined_distance': imagined,
+                   'real_distance': real,
+                   'collect_velocity_limit_rate': float(data['velocity_limited'].mean()),
                    'collect_s': t_collect, 'model_s': t_model, 'policy_s': t_policy}
+        summary.update({f'P_{k}': quality.get(k) for k in MODEL_QUALITY_KEYS})
         summary.update({f'test_{k}': None for k in TEST_KEYS})   # same CSV columns each row
         if ctx.main and ((iteration + 1) % cfg.eval_every == 0
                          or iteration + 1 == cfg.iterations):
@@ -491,9 +573,14 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                          f"{summary['test_median_final_distance']:.3f}, success "
                          f"{summary['test_success_rate']:.0%}")
         pi_name = 'pi imitation' if imitate else 'pi distance'
+        if gated:
+            pi_name, pi_loss = 'pi gated (P not yet better than standing still)', None
         log(f'iteration {iteration + 1}/{cfg.iterations}  P loss '
-            f"{_fmt(summary['model_loss'], '.2e')}  {pi_name} {_fmt(pi_loss, '.3f')}{test_note}"
-            f'  ({time.perf_counter() - t0:.1f} s)')
+            f"{_fmt(summary['model_loss'], '.2e')}, free run vs still "
+            f"{_fmt(summary['P_free_run_vs_still'], '.2f')}, one step vs no change "
+            f"{_fmt(summary['P_one_step_vs_no_change'], '.2f')}  {pi_name} "
+            f"{_fmt(pi_loss, '.3f')}  imagined / real distance {_fmt(imagined, '.3f')} / "
+            f"{_fmt(real, '.3f')}{test_note}  ({time.perf_counter() - t0:.1f} s)")
     env.close()
     progress.close()
     if ctx.main:

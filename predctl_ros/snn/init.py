@@ -24,6 +24,7 @@ membrane settles at the DC gain :math:`G = \sum_k \epsilon_k`, so
 """
 
 import math
+from typing import Optional
 
 import torch
 
@@ -90,3 +91,70 @@ def plain_std(n_in: int) -> float:
     :return: 1 / sqrt(3 n).
     """
     return 1.0 / math.sqrt(3.0 * n_in)
+
+
+def _scale_connection(connection, factor: float) -> None:
+    # The output-side factor of a low-rank connection scales W = W2 W1 like a dense weight.
+    weight = connection.w2 if hasattr(connection, 'w2') else connection.weight
+    weight.mul_(factor)
+
+
+@torch.no_grad()
+def calibrate(net, x: torch.Tensor, *, target_rate_hz: Optional[float] = None,
+              readout_std: Optional[float] = None, steps: int = 12) -> dict:
+    """
+    Rescale a spiking network's weights so that it is active on real inputs.
+
+    The fluctuation-driven init assumes unit-variance inputs and presynaptic rates of
+    ``init_rate_hz``; raw inputs (the authors feed them unnormalised) can leave the first
+    layer near silent and every later layer silent, and the policy's first actions then
+    all near 0: nothing to learn from. Layer by layer, the feed-forward weights are scaled
+    (by bisection in log scale) until the layer's mean rate on ``x`` is the target; the
+    readout is then scaled to a given output spread. Inputs only, never the network's
+    outputs, set the scales.
+
+    :param net: SpikingNet.
+    :param x: inputs [T, B, n_in], one per control step.
+    :param target_rate_hz: mean rate of every hidden layer (default: spec.init_rate_hz).
+    :param readout_std: std of the readout value (before tanh) over x; None leaves the
+        readout as initialised.
+    :param steps: bisection steps per layer (each one forward pass of that layer).
+    :return: {'scales': per-layer factors, 'rates_hz': per-layer rates after, 'readout_scale'}.
+    """
+    spec = net.spec
+    target = spec.init_rate_hz if target_rate_hz is None else float(target_rate_hz)
+    if not target > 0:
+        raise ValueError(f'target_rate_hz must be > 0, got {target_rate_hz!r}')
+    activity = (x - net.input_mean) / net.input_std * net.input_scale
+    repeat, scales, rates = spec.substeps, [], []
+
+    def run(layer, inputs):
+        state = layer.initial_state(inputs.shape[1], inputs.dtype, inputs.device)
+        return layer(inputs, state, repeat)[0]
+
+    for layer in net.layers:
+        low, high, applied = math.log(1 / 64), math.log(64), 0.0
+        for _ in range(steps):
+            middle = 0.5 * (low + high)
+            _scale_connection(layer.ff, math.exp(middle - applied))
+            applied = middle
+            rate = float(run(layer, activity).mean()) / spec.dt_s
+            if rate < target:
+                low = middle
+            else:
+                high = middle
+        activity = run(layer, activity)
+        scales.append(math.exp(applied))
+        rates.append(float(activity.mean()) / spec.dt_s)
+        repeat = 1
+    readout_scale = 1.0
+    if readout_std is not None:
+        state = net.readout.initial_state(x.shape[1], x.dtype, x.device)
+        value, _ = net.readout(activity, state, spec.substeps)
+        if net.readout.tanh:
+            value = torch.atanh(value.clamp(-1 + 1e-6, 1 - 1e-6))
+        spread = float(value.std())
+        if spread > 0:
+            readout_scale = readout_std / spread
+            net.readout.weight.mul_(readout_scale)
+    return {'scales': scales, 'rates_hz': rates, 'readout_scale': readout_scale}
