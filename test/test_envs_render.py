@@ -81,4 +81,4 @@ def test_render_command_rejects_bad_arguments(tmp_path):
                              'reach2d', '--episode', '8'], cwd=tmp_path, env=env, timeout=120,
                             capture_output=True, text=True)
     assert result.returncode == 2
-    assert 'episode must be in [0, 8)' in result.stdout
+    assert 'episode must be in [0, 8)' in result.stderr and not result.stdout

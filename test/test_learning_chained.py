@@ -49,4 +49,4 @@ def test_cli_chained_prints_json_and_refuses_other_tasks(capsys):
     assert 0.0 <= out['chained_final_within_0.05'] <= 1.0
     reach2d = share_path('models', 'reach2d_snn.safetensors')
     assert main(['eval', '--checkpoint', reach2d, '--chained', '2']) == 2
-    assert 'panda' in capsys.readouterr().out.lower()
+    assert 'panda' in capsys.readouterr().err.lower()

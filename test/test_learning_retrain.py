@@ -159,4 +159,4 @@ def test_command_line(tmp_path, bag_dir, capsys):
     load_checkpoint(out)
     missing = str(tmp_path / 'no_such_bag')
     assert cli.main(['train', '--bags', missing, '--out', str(out), '--iterations', '1']) == 1
-    assert 'no usable episode' in capsys.readouterr().out and out.is_file()
+    assert 'no usable episode' in capsys.readouterr().err and out.is_file()

@@ -15,6 +15,8 @@ from pathlib import Path
 import tempfile
 import time
 
+from predctl_ros.commands import error
+
 HELP = 'run the panda_reach ROS stack as processes (the `ros2 launch` of pip-only machines)'
 
 
@@ -98,8 +100,7 @@ def run(args) -> int:
     try:
         nodes = stack.panda_reach_nodes(values)
     except ValueError as exc:
-        print(f'error: {exc}')
-        return 2
+        return error(args, exc)
     bringup = Bringup()
     for node in nodes:
         executable = find_executable(node.package, node.executable)
@@ -107,7 +108,7 @@ def run(args) -> int:
             if node.needs_ros_install:
                 print(f'skipping {node.name}: {node.executable} needs a ROS install')
                 continue
-            print(f'error: executable {node.executable} not found; is predctl_ros installed?')
+            error(args, f'executable {node.executable} not found; is predctl_ros installed?')
             bringup.stop()
             return 1
         cmd = node_command(node, executable, report.parent)
@@ -127,7 +128,7 @@ def run(args) -> int:
             if exited == 'goal_publisher' and bringup.procs[exited].returncode == 0:
                 break
             if exited is not None:
-                print(f'error: {exited} exited with code {bringup.procs[exited].returncode}')
+                error(args, f'{exited} exited with code {bringup.procs[exited].returncode}')
                 status = 1
                 break
             if args.duration and time.monotonic() - start >= args.duration:
@@ -137,7 +138,7 @@ def run(args) -> int:
     codes = bringup.stop()
     failed = {n: c for n, c in codes.items() if c not in (0, -2, 130) and n != exited}
     if failed:
-        print(f'error: nodes stopped with errors: {failed}')
+        error(args, f'nodes stopped with errors: {failed}')
         status = 1
     if args.goals == 'random':
         print_report(report)

@@ -4,6 +4,8 @@
 
 import json
 
+from predctl_ros.commands import error
+
 HELP = ("evaluate a checkpoint's policy on the task's fixed test set, or on chained goals "
         'as the ROS demo sends them (--chained)')
 
@@ -55,8 +57,7 @@ def run(args) -> int:
                 f'{args.checkpoint}: policy maps {policy.spec.n_in} -> {policy.spec.n_out}, '
                 f'{task} needs {expected} -> {spec.action_size}')
     except CheckpointError as exc:
-        print(f'error: {exc}')
-        return 2
+        return error(args, exc)
     if args.chained:
         return _run_chained(args, policy, task, options)
     monitor = None
@@ -86,11 +87,9 @@ def _run_chained(args, policy, task, options) -> int:
     from predctl_ros.learning.chained import demo_goals, demo_start, evaluate_chained
 
     if task != 'panda_reach':
-        print(f'error: --chained replays the Panda demo; the task is {task}')
-        return 2
+        return error(args, f'--chained replays the Panda demo; the task is {task}')
     if args.chained < 1 or args.goal_seeds < 1:
-        print('error: --chained and --goal-seeds need positive counts')
-        return 2
+        return error(args, '--chained and --goal-seeds need positive counts')
     result = evaluate_chained(policy, demo_goals(args.goal_seeds, args.chained), demo_start(),
                               options)
     summary = {'task': task, 'checkpoint': str(args.checkpoint), 'worlds': result['worlds'],

@@ -8,6 +8,8 @@ Headless machines use MUJOCO_GL=egl unless MUJOCO_GL is set (see predctl_ros.env
 
 import os
 
+from predctl_ros.commands import error
+
 HELP = 'render a reaching episode (reference controller or zero torque) to PNG / MP4'
 
 
@@ -66,8 +68,7 @@ def run(args) -> int:
                     only_steps=(args.png_step,))
                 picture = still[0]
     except (ValueError, render.RenderError) as exc:
-        print(f'error: {exc}')
-        return 2
+        return error(args, exc)
     if png is not None:
         render.save_png(png, picture)
         print(f'wrote {png}')

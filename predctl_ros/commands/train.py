@@ -79,8 +79,7 @@ def run(args) -> int:
                                        iterations=20 if args.iterations is None
                                        else args.iterations)
         except RetrainError as exc:
-            print(f'error: {exc}')
-            return 1
+            return error(args, exc, 1)
         print(result.report())
         return 0
     from predctl_ros.learning.train import train
