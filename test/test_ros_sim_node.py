@@ -3,8 +3,9 @@
 """The sim_node as a real process over DDS: lockstep determinism, bad input, realtime hold."""
 
 import math
+import time
 
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PoseStamped
 import numpy as np
 from predctl_ros.envs import panda_sim
@@ -215,4 +216,79 @@ def test_realtime_holds_without_commands(ros):
     probe.spin_until(lambda: any(v.key == 'holding' and v.value == 'true'
                                  for d in sim.diagnostics for s in d.status
                                  for v in s.values), 3.0, 'diagnostics saying holding')
+    assert processes.stop(proc) == 0
+
+
+def diagnostic_values(sim) -> list:
+    """Return the key-value dicts of the diagnostics received so far, oldest first."""
+    return [dict(((v.key, v.value) for v in s.values), level=s.level, message=s.message)
+            for d in sim.diagnostics for s in d.status]
+
+
+def test_out_of_range_torques_are_clipped_counted_and_warned(ros):
+    """1e9 Nm is clipped to the limits, counted on /diagnostics and warned, throttled."""
+    from predctl_ros.nodes.sim_node import CLIP_WARN_PERIOD_S
+
+    processes, probe = ros
+    proc = start_sim(processes, mode='lockstep')
+    sim = SimClient(probe)
+    sim.wait_connected()
+    limits = panda_sim.PandaSim().effort_limits   # model order = JOINTS here
+    warned = 'clipped a torque command to the effort limits'
+
+    def warnings() -> int:
+        return processes.output(proc).count(warned)
+
+    reference = panda_sim.PandaSim(initial_positions=READY)
+
+    def step_both(sent, applied):
+        reference.step(applied)
+        state = sim.step(sent)
+        np.testing.assert_array_equal(state.position, reference.state().position)
+
+    # Up to the limits, both signs: not clipped.
+    for sign in (1.0, -1.0, 1.0):
+        step_both(sign * limits, sign * limits)
+        step_both(0.5 * sign * limits, 0.5 * sign * limits)
+
+    # Far beyond them: joint 1 up, joint 5 down, the rest in range.
+    beyond = np.zeros(7)
+    beyond[0], beyond[4] = 1e9, -1e9
+    started = time.monotonic()
+    for _ in range(20):
+        # The arm moves exactly as under the limit torques.
+        step_both(beyond, np.clip(beyond, -limits, limits))
+    elapsed = time.monotonic() - started
+    probe.spin_until(lambda: any(d.get('commands_accepted') == '26'
+                                 for d in diagnostic_values(sim)), 10.0,
+                     'diagnostics after the 26 commands')
+    last = [d for d in diagnostic_values(sim) if d.get('commands_accepted') == '26'][-1]
+    assert last['commands_clipped'] == '20', last
+    assert last['clipped: panda_joint1'] == '20' and last['clipped: panda_joint5'] == '20'
+    assert {k for k in last if k.startswith('clipped: ')} == {
+        'clipped: panda_joint1', 'clipped: panda_joint5'}, last
+    assert any(d['level'] == DiagnosticStatus.WARN and 'clipped' in d['message']
+               for d in diagnostic_values(sim)), diagnostic_values(sim)
+
+    # Said, with the joints and values, at most once per throttle period.
+    log = processes.output(proc)
+    assert 'panda_joint1 1e+09 -> 87 Nm, panda_joint5 -1e+09 -> -12 Nm' in log, log
+    assert 1 <= warnings() <= 1 + elapsed / CLIP_WARN_PERIOD_S, log
+
+    # In-range commands leave the count alone (and the status goes back to OK).
+    for _ in range(5):
+        step_both(0.9 * limits, 0.9 * limits)
+    probe.spin_until(lambda: any(d.get('commands_accepted') == '31'
+                                 and d['level'] == DiagnosticStatus.OK
+                                 for d in diagnostic_values(sim)), 10.0,
+                     'diagnostics after 5 more in-range commands, status OK')
+    assert all(d['commands_clipped'] == '20' for d in diagnostic_values(sim)
+               if d.get('commands_accepted') == '31')
+
+    # After a throttle period, the next clipped command is said again.
+    said = warnings()
+    probe.spin_for(CLIP_WARN_PERIOD_S + 0.5)
+    sim.step(beyond)
+    probe.spin_until(lambda: warnings() > said, 10.0, 'a new warning after the period')
+    assert '(21 so far)' in processes.output(proc)
     assert processes.stop(proc) == 0

@@ -30,7 +30,6 @@ from predctl_ros.control import GoalReport, GoalSource
 from predctl_ros.nodes import params
 from predctl_ros.nodes.params import Param
 from predctl_ros.nodes.run import run_node
-import rclpy
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -227,15 +226,13 @@ def main(args=None):
     :param args: ROS command-line arguments (default: sys.argv).
     :return: 0, or 1 when a parameter is refused at start.
     """
-    def until_finished(node):
-        rclpy.spin_until_future_complete(node, node.finished)
-
     def stop_if_interrupted(node, interrupted):
+        # Runs before ROS shuts down, so the summary still reaches /rosout.
         if interrupted:
             node.stop()
 
-    return run_node(GoalPublisher, 'goal_publisher', args, spin=until_finished,
-                    on_exit=stop_if_interrupted)
+    return run_node(GoalPublisher, 'goal_publisher', args,
+                    until=lambda node: node.finished, on_exit=stop_if_interrupted)
 
 
 if __name__ == '__main__':

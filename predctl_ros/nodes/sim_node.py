@@ -11,7 +11,8 @@ was trained on). Interface (docs/ros.md, config/panda_reach.yaml):
   once per second, ``/diagnostics``;
 * subscribes ``/effort_controller/commands`` (Float64MultiArray, 7 torques in
   ``joint_names`` order); wrong-length or non-finite commands are rejected, counted and
-  logged (throttled);
+  logged (throttled); torques beyond the URDF effort limits are clipped to them, as a
+  ros2_control joint limiter does, and counted in /diagnostics and logged (throttled);
 * service ``~/reset`` (std_srvs/Trigger): the arm at rest in ``initial_positions``.
 
 Modes: ``realtime`` steps one control period per tick of a wall-clock timer, applying
@@ -44,6 +45,9 @@ from visualization_msgs.msg import Marker
 
 LOCKSTEP_REPEAT_S = 1.0
 DIAGNOSTICS_PERIOD_S = 1.0
+# At most one warning about clipped commands per this many seconds: a controller that
+# saturates does so at the control rate.
+CLIP_WARN_PERIOD_S = 2.0
 
 
 def _is_bool(value):
@@ -157,6 +161,8 @@ class SimNode(Node):
         self._command = None            # latest accepted command, model joint order
         self._command_wall = None       # monotonic time it arrived
         self._commands = 0
+        self._clipped = 0               # accepted commands with a torque beyond its limit
+        self._clipped_joints = {}       # joint name: commands that clipped it
         self._silent = False
         self._last_publish_wall = time.monotonic()
         self._subscribers = 0
@@ -164,6 +170,7 @@ class SimNode(Node):
         self._diag_sim_ns = sim.time_ns
         self._diag_divergences = 0
         self._diag_rejects = 0
+        self._diag_clipped = 0
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         if self.mode == 'realtime':
             self.create_timer(sim.control_dt_s, self._on_tick, clock=steady)
@@ -211,10 +218,27 @@ class SimNode(Node):
             return
         self._commands += 1
         self._command = self._to_model(values)
+        beyond = np.abs(self._command) > self.sim.effort_limits
+        if beyond.any():
+            self._count_clipped(beyond)
         self._command_wall = time.monotonic()
         if self.mode == 'lockstep':
             self._advance(self.sim.step, self._command)
             self._publish_state()
+
+    def _count_clipped(self, beyond: np.ndarray):
+        # PandaSim.step clips; counted and said here, or a saturating controller would go
+        # unnoticed (the arm just moves less than commanded).
+        self._clipped += 1
+        said = []
+        for i in np.flatnonzero(beyond):
+            joint, value = self.sim.joint_names[i], self._command[i]
+            self._clipped_joints[joint] = self._clipped_joints.get(joint, 0) + 1
+            said.append(f'{joint} {value:g} -> '
+                        f'{math.copysign(self.sim.effort_limits[i], value):g} Nm')
+        self.get_logger().warning(
+            f'clipped a torque command to the effort limits ({self._clipped} so far): '
+            + ', '.join(said), throttle_duration_sec=CLIP_WARN_PERIOD_S)
 
     def _on_reset(self, request, response):
         # In lockstep the reset takes one control period, so the reset state gets a stamp
@@ -311,7 +335,9 @@ class SimNode(Node):
         rejected = sum(self.rejects.counts.values())
         new_rejects = rejected - self._diag_rejects
         new_divergences = sim.divergences - self._diag_divergences
+        new_clipped = self._clipped - self._diag_clipped
         self._diag_rejects, self._diag_divergences = rejected, sim.divergences
+        self._diag_clipped = self._clipped
         holding = self.mode == 'realtime' and self._silent
         status = DiagnosticStatus(name=f'{self.get_name()}: simulation',
                                   hardware_id='mujoco_panda')
@@ -320,6 +346,8 @@ class SimNode(Node):
             problems.append('damped hold (no commands)')
         if new_rejects:
             problems.append(f'{new_rejects} commands rejected')
+        if new_clipped:
+            problems.append(f'{new_clipped} commands clipped to the effort limits')
         if new_divergences:
             problems.append(f'physics diverged {new_divergences} times')
         status.level = DiagnosticStatus.WARN if problems else DiagnosticStatus.OK
@@ -331,12 +359,16 @@ class SimNode(Node):
             'control_periods': str(sim.steps),
             'commands_accepted': str(self._commands),
             'commands_rejected': str(rejected),
+            'commands_clipped': str(self._clipped),
             'holding': str(holding).lower(),
             'gravity_compensation': str(sim.gravity_compensation).lower(),
             'divergences': str(sim.divergences),
         }
         for kind, count in sorted(self.rejects.counts.items()):
             values[f'rejected: {kind}'] = str(count)
+        for joint in self.joint_names:
+            if joint in self._clipped_joints:
+                values[f'clipped: {joint}'] = str(self._clipped_joints[joint])
         status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
