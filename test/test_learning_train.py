@@ -9,7 +9,8 @@ from predctl_ros.learning.train import train
 from predctl_ros.snn.checkpoint import load_checkpoint
 import torch
 
-SMALL = ['envs=8', 'heldout_share=0.25', 'episode_steps=40', 'horizon=10', 'batch=16', 'model_batches=2',
+SMALL = ['envs=8', 'heldout_share=0.25', 'episode_steps=40', 'horizon=10', 'batch=16',
+         'model_batches=2',
          'policy_batches=2', 'model.hidden=[32, 32]', 'policy.hidden=[32, 32]']
 
 
