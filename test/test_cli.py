@@ -56,7 +56,7 @@ def test_eval_runs_the_test_set_and_refuses_mismatched_networks(tmp_path, capsys
     wrong = save_checkpoint(tmp_path / 'wrong.safetensors',
                             {'policy': PolicyNet(9, 3, 6, hidden=(16, 16))}, task='reach2d')
     assert main(['eval', '--checkpoint', str(wrong)]) == 2
-    assert 'policy maps 12 -> 6, reach2d needs 8 -> 2' in capsys.readouterr().out
+    assert 'policy maps 12 -> 6, reach2d needs 8 -> 2' in capsys.readouterr().err
 
 
 def test_train_refuses_bad_settings(tmp_path, capsys):
