@@ -190,30 +190,32 @@ def set_input_normalisation(model, policy, data: dict) -> None:
             net.set_input_normalisation(mean, std)
 
 
-def calibrate_networks(model, policy, env, cfg: TrainConfig, rng: np.random.Generator,
+def calibrate_networks(model, policy, cfg: TrainConfig, rng: np.random.Generator,
                        device) -> dict:
     """
     Scale fresh spiking networks on the task's inputs so that they are active and explore.
 
     Inputs come from the task, never from a policy: rest observations and goals of
-    ``env.num_envs`` random start/goal pairs for both networks, with uniform random actions
-    in [-1, 1] (their known range) for P. Every hidden layer then fires at its spec's
+    ``cfg.envs`` random start/goal pairs for both networks, with uniform random actions
+    in [-1, 1] (their known range) for P. Every process draws the same ones. Every hidden layer then fires at its spec's
     ``init_rate_hz`` and the policy's readout spreads by ``cfg.init_readout_std`` before
     tanh, as the authors' untrained policy does; P's readout keeps its small init.
 
     :param model: prediction network.
     :param policy: policy network.
-    :param env: the collecting environment (reset here).
     :param cfg: training config.
     :param rng: generator of the seeds and random actions.
     :param device: torch device.
     :return: {'prediction': ..., 'policy': ...} of :func:`snn_init.calibrate` (spiking only).
     """
-    obs, goal = env.reset(seed=int(rng.integers(2 ** 31)))
+    with envs.make_batched_env(cfg.task, cfg.envs, episode_steps=cfg.episode_steps,
+                               num_threads=cfg.threads or None, **cfg.task_options) as env:
+        obs, goal = env.reset(seed=int(rng.integers(2 ** 31)))
+        action_size = env.task_spec.action_size
     steps = cfg.warmup + cfg.horizon
     held = (lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)[None]
             .expand(steps, -1, -1))
-    actions = rng.uniform(-1.0, 1.0, (steps, len(obs), env.task_spec.action_size))
+    actions = rng.uniform(-1.0, 1.0, (steps, len(obs), action_size))
     inputs = {'prediction': (model, torch.cat((held(obs), torch.as_tensor(
                   actions, dtype=torch.float32, device=device)), -1), None),
               'policy': (policy, torch.cat((held(obs), held(goal)), -1), cfg.init_readout_std)}
@@ -420,6 +422,11 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
             expert = ReplayBuffer.load(out / 'expert.npz', cfg.replay_steps)
         log(f'resumed {out} at iteration {start_iteration}')
     ctx.agree(start_iteration, 'the iteration to resume from')
+    if start_iteration == 0 and cfg.calibrate_init and not cfg.init_checkpoint:
+        for name, result in calibrate_networks(model, policy, cfg, rng, device).items():
+            log(f'calibrated {name}: hidden rates '
+                f"{', '.join(f'{r:.0f}' for r in result['rates_hz'])} Hz, weight scales "
+                f"{', '.join(f'{s:.2f}' for s in result['scales'])}")
     # The networks the losses train (DDP around them on several processes); the frozen
     # model in the policy loss is called unwrapped, having no gradients to average.
     model_fit, policy_fit = ctx.wrap(model), ctx.wrap(policy)
@@ -432,11 +439,6 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     window = cfg.warmup + cfg.horizon
     activity = ActivityReg.from_config(cfg)
     summary = {}
-    if start_iteration == 0 and cfg.calibrate_init and not cfg.init_checkpoint:
-        for name, result in calibrate_networks(model, policy, env, cfg, rng, device).items():
-            log(f'calibrated {name}: hidden rates '
-                f"{', '.join(f'{r:.0f}' for r in result['rates_hz'])} Hz, weight scales "
-                f"{', '.join(f'{s:.2f}' for s in result['scales'])}")
 
     progress = tqdm(total=cfg.iterations, initial=start_iteration, unit='it', desc=cfg.task,
                     disable=None if ctx.main else True)   # None: shown on a terminal only
