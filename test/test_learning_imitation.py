@@ -24,6 +24,9 @@ def test_imitation_loss_fits_a_teacher():
     obs = 3 * (torch.rand(21, 32, 2) - 0.5)
     goal = (3 * (torch.rand(1, 32, 2) - 0.5)).expand(20, 32, 2)
     label = torch.clamp(goal - obs[:20], -1, 1)   # a proportional controller
+    # The loss of the best action that ignores the state: what a policy that learnt only
+    # a bias, not the teacher's feedback, would reach.
+    constant = label[3:].var(dim=(0, 1), unbiased=False).mean().item()
     losses = []
     for _ in range(60):
         loss = imitation_loss(policy, obs, goal, label, warmup=3)
@@ -31,7 +34,15 @@ def test_imitation_loss_fits_a_teacher():
         loss.backward()
         optim.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.3 * losses[0]
+    # Means over several iterations, not single losses, so that Adam's jitter and the
+    # rounding order of a CPU's or BLAS's code path cannot decide the outcome (one loss
+    # against 0.3 of the first failed by 1 % on an AMD EPYC).  Seeds 0-7 end at
+    # 0.30-0.41 of both references, on ATen's AVX-512, AVX2 and unvectorised paths and
+    # either BLAS path alike (within 0.01); a policy that does not learn (lr=0) stays
+    # at 1.00-1.05.
+    early, late = np.mean(losses[:5]), np.mean(losses[-10:])
+    assert late < 0.6 * early, (early, late)
+    assert late < 0.6 * constant, (constant, late)
     with pytest.raises(ValueError, match='warm-up'):
         imitation_loss(policy, obs, goal, label, warmup=20)
 

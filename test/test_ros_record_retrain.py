@@ -20,7 +20,16 @@ from predctl_ros.stack import RECORD_TOPICS
 from std_srvs.srv import Trigger
 
 GOAL_HEIGHT = 0.4
+# What sim_node and policy_node publish; /goal_pose and /clicked_point come from
+# goal_publisher, and the episodes' goals from /active_target.
+STACK_TOPICS = ('/joint_states', '/effort_controller/commands', '/active_target')
 RECORDED_GOALS = [0.5, 0.0, 0.4, 0.4, 0.3, 0.5, 0.4, -0.3, 0.3, 0.3, 0.3, 0.6, 0.55, -0.1, 0.3]
+
+
+def _recorded(probe, topics):
+    return all(any(info.node_name == 'bag_recorder'
+                   for info in probe.node.get_subscriptions_info_by_topic(topic))
+               for topic in topics)
 
 
 def _reach(probe, poses, xy):
@@ -47,9 +56,18 @@ def test_record_retrain_hot_swap(ros, tmp_path):
     policy = processes.start('policy_node', params={
         'mode': 'lockstep', 'use_sim_time': True, 'checkpoint': shipped,
         'goal_height': GOAL_HEIGHT})
+    # The recorder subscribes to a topic only once it sees a publisher, and in lockstep all
+    # the goals take about a second of wall time: on a busy machine it once joined the
+    # commands after four goals had passed, leaving one episode and no held-out error.
+    # No command goes out before the first goal, so the lockstep simulation stands still
+    # and waiting here costs no step of the run.
+    probe.spin_until(lambda: _recorded(probe, STACK_TOPICS), 120.0,
+                     f'bag_recorder to subscribe to {STACK_TOPICS}')
+    # Six goals: the fifth episode, held out, is then one whole goal of 100 steps; the
+    # last one runs on until the recorder stops, for as long as the machine takes.
     goals = processes.start('goal_publisher', params={
         'mode': 'lockstep', 'use_sim_time': True, 'source': 'list',
-        'goals': RECORDED_GOALS, 'count': 5, 'period': 2.0})
+        'goals': RECORDED_GOALS, 'count': 6, 'period': 2.0})
     probe.spin_until(lambda: goals.poll() is not None, 240.0, 'goal_publisher to finish')
     assert goals.returncode == 0, processes.output(goals)
     assert processes.stop(recorder) == 0, processes.output(recorder)
@@ -58,14 +76,17 @@ def test_record_retrain_hot_swap(ros, tmp_path):
     trainer = processes.start('trainer_node', params={
         'bags': [str(bag)], 'output': str(new), 'init': shipped, 'iterations': 5,
         'goal_height': GOAL_HEIGHT, 'policy_node': 'policy_node',
+        # At lr 1e-3 Adam's first steps knocked the shipped model off so far that 25
+        # minibatches left the held-out error at 0.49-1.21 of its start over ten
+        # recordings (some made on a loaded machine); at 3e-4, 0.55-0.84.
         'settings': ['threads=1', 'batch=32', 'model_batches=5', 'policy_batches=0',
-                     'lr=0.001']})
+                     'lr=0.0003']})
     probe.spin_until(lambda: trainer.poll() is not None, 400.0, 'trainer_node to finish')
     log = processes.output(trainer)
     assert trainer.returncode == 0, log
     errors = re.search(r'held-out prediction error \(MSE\): before ([0-9.e+-]+), '
                        r'after ([0-9.e+-]+)', log)
-    assert errors, log
+    assert errors, log + processes.output(recorder)
     assert float(errors.group(2)) < float(errors.group(1)), log
     probe.spin_until(lambda: 'hot-swapped the network' in processes.output(policy), 30.0,
                      'the hot swap')

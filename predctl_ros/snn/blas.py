@@ -10,11 +10,23 @@ call the MKL that the PyTorch CPU wheel links in (its Fortran ``sgemm_`` /
 ``dgemm_``), sequential in the calling thread.  Where torch carries no MKL (other
 platforms) the compiled loop serves instead; the results agree to rounding.
 
+Those symbols are not part of torch's API, so the path is chosen once, at import, by
+the environment variable ``PREDCTL_BLAS``:
+
+* unset or ``auto``: MKL where torch's library exports the symbols, else the loop;
+* ``loop``: the compiled loop even where MKL is there (to test or compare that path);
+* ``mkl``: MKL, and importing this module fails where torch carries none.
+
+The first time a kernel asks for a float path, the module's logger
+(``predctl_ros.snn.blas``) names it once: ``BLAS path: mkl`` or ``BLAS path: loop``,
+at info level, or as a warning when the loop runs only because MKL is missing.
+
 Function addresses are passed to the kernels as integers, so that the kernels stay
 cacheable (numba does not cache code that embeds a ctypes function pointer).
 """
 
 import ctypes
+import logging
 import os
 
 from llvmlite import ir
@@ -24,41 +36,94 @@ from numba.extending import intrinsic
 import numpy as np
 import torch
 
+LOG = logging.getLogger(__name__)
+ENV = 'PREDCTL_BLAS'
+"""Environment variable that chooses the path: auto, mkl or loop."""
+PATHS = ('auto', 'mkl', 'loop')
+
 
 def _torch_symbols(*names):
-    # Addresses of the named symbols in libtorch_cpu, or None if any is missing.
+    # (addresses, None) of the named symbols in libtorch_cpu, or (None, why not).
     path = os.path.join(os.path.dirname(torch.__file__), 'lib', 'libtorch_cpu.so')
     try:
         lib = ctypes.CDLL(path)
-        return [ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in names]
-    except (OSError, AttributeError):
-        return None
+        return [ctypes.cast(getattr(lib, name), ctypes.c_void_p).value for name in names], None
+    except (OSError, AttributeError) as exc:
+        return None, f'{path} lacks MKL ({exc})'
 
 
 # MKL only: its thread-local thread count lets each kernel thread run the GEMM
 # sequentially (another BLAS would start its own threads inside ours).
-_MKL = _torch_symbols('sgemm_', 'dgemm_', 'mkl_set_num_threads_local')
-# Switch for tests and benchmarks; has no effect where torch carries no MKL.
-USE_BLAS = True
+_MKL, _MISSING = _torch_symbols('sgemm_', 'dgemm_', 'mkl_set_num_threads_local')
+
+
+def _requested():
+    value = os.environ.get(ENV, '').strip().lower() or 'auto'
+    if value not in PATHS:
+        raise ValueError(f'{ENV}={os.environ[ENV]!r}: must be one of {", ".join(PATHS)}')
+    if value == 'mkl' and _MKL is None:
+        raise RuntimeError(f'{ENV}=mkl, but {_MISSING}')
+    return value
+
+
+REQUESTED = _requested()
+"""The value of PREDCTL_BLAS at import: 'auto', 'mkl' or 'loop'."""
+# Switch for tests and benchmarks (set from PREDCTL_BLAS); no effect where torch carries
+# no MKL.
+USE_BLAS = REQUESTED != 'loop'
+# Paths already logged: each is named once per process, also after USE_BLAS changes.
+_logged = set()
 
 
 def available() -> bool:
     """
     Tell whether the kernels can call MKL's GEMM here.
 
-    :return: True when torch's library exports the MKL symbols.
+    :return: True when torch's library exports the MKL symbols (whatever PREDCTL_BLAS).
     """
     return _MKL is not None
+
+
+def path() -> str:
+    """
+    Name the path the kernels' products take now.
+
+    :return: 'mkl' or 'loop'.
+    """
+    return 'mkl' if _MKL is not None and USE_BLAS else 'loop'
+
+
+def _log_path(current):
+    if current in _logged:
+        return
+    _logged.add(current)
+    if current == 'mkl':
+        LOG.info("BLAS path: mkl (sgemm_/dgemm_ of torch's libtorch_cpu; %s=loop selects the "
+                 'compiled loop)', ENV)
+    elif REQUESTED == 'loop':
+        LOG.info('BLAS path: loop (numba-compiled, chosen by %s=loop)', ENV)
+    elif _MKL is None:
+        # Not chosen: the kernels run about 3x slower than their tuned path.
+        LOG.warning('BLAS path: loop (numba-compiled, about 3x slower than MKL): %s; '
+                    '%s=loop selects it without this warning', _MISSING, ENV)
+    else:
+        LOG.info('BLAS path: loop (numba-compiled, chosen by blas.USE_BLAS = False)')
 
 
 def gemm_addresses(dtype):
     """
     Return the addresses (gemm, set_num_threads_local) for a kernel, or (0, 0).
 
+    The first call for a float dtype logs the path (see the module docstring).
+
     :param dtype: numpy dtype of the operands.
     :return: two ints; 0 means the kernel uses its compiled loop.
     """
-    if _MKL is None or not USE_BLAS or np.dtype(dtype) not in (np.float32, np.float64):
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        return 0, 0
+    current = path()
+    _log_path(current)
+    if current == 'loop':
         return 0, 0
     gemm = _MKL[0] if np.dtype(dtype) == np.float32 else _MKL[1]
     return gemm, _MKL[2]
