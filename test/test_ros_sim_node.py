@@ -264,6 +264,8 @@ def test_out_of_range_torques_are_clipped_counted_and_warned(ros):
                      'diagnostics after the 26 commands')
     last = [d for d in diagnostic_values(sim) if d.get('commands_accepted') == '26'][-1]
     assert last['commands_clipped'] == '20', last
+    # 87 Nm on joint 1 for 0.4 s runs it into its 2.175 rad/s limit, which is counted.
+    assert int(last['velocity_limit_periods']) > 0, last
     assert last['clipped: panda_joint1'] == '20' and last['clipped: panda_joint5'] == '20'
     assert {k for k in last if k.startswith('clipped: ')} == {
         'clipped: panda_joint1', 'clipped: panda_joint5'}, last

@@ -363,6 +363,9 @@ class SimNode(Node):
             'holding': str(holding).lower(),
             'gravity_compensation': str(sim.gravity_compensation).lower(),
             'divergences': str(sim.divergences),
+            # Control periods with a joint speed clamped at its limit: each one a motion the
+            # real robot would have stopped with a reflex (predctl_ros.envs.physics).
+            'velocity_limit_periods': str(sim.velocity_limit_steps),
         }
         for kind, count in sorted(self.rejects.counts.items()):
             values[f'rejected: {kind}'] = str(count)
