@@ -197,9 +197,10 @@ def calibrate_networks(model, policy, cfg: TrainConfig, rng: np.random.Generator
 
     Inputs come from the task, never from a policy: rest observations and goals of
     ``cfg.envs`` random start/goal pairs for both networks, with uniform random actions
-    in [-1, 1] (their known range) for P. Every process draws the same ones. Every hidden layer then fires at its spec's
-    ``init_rate_hz`` and the policy's readout spreads by ``cfg.init_readout_std`` before
-    tanh, as the authors' untrained policy does; P's readout keeps its small init.
+    in [-1, 1] (their known range) for P. Every process draws the same ones. Every hidden
+    layer then fires at its spec's ``init_rate_hz`` and the policy's readout spreads by
+    ``cfg.init_readout_std`` before tanh, as the authors' untrained policy does; P's
+    readout keeps its small init.
 
     :param model: prediction network.
     :param policy: policy network.
