@@ -11,7 +11,7 @@ The control loop of the ROS nodes, free of ROS: policy runner and goal checks.
   or a list) and its per-goal report.
 """
 
-import importlib
+from predctl_ros.lazy_exports import lazy_exports
 
 # Where each public name lives, imported on first use (PEP 562): the goal publisher
 # needs the goal checks and reports, not the policy runner's torch, numba and network.
@@ -25,19 +25,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name):
-    """Import the module of a public name on first use (PEP 562)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    value = getattr(importlib.import_module(f'{__name__}.{module}'), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    """List the public names with the module's own."""
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = [

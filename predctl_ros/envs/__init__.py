@@ -14,9 +14,10 @@ Importing this package on a machine without a display selects MuJoCo's EGL backe
 (``MUJOCO_GL=egl``) unless ``MUJOCO_GL`` is already set, so that rendering works headless.
 """
 
-import importlib
 import os
 from typing import TYPE_CHECKING
+
+from predctl_ros.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from predctl_ros.envs.batched import BatchedReachEnv
@@ -45,19 +46,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name):
-    """Import the module of a public name on first use (PEP 562)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    value = getattr(importlib.import_module(f'{__name__}.{module}'), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    """List the public names with the module's own."""
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def make_batched_env(task_id: str, num_envs: int, *, num_threads=None,
