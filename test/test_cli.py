@@ -53,6 +53,9 @@ def test_eval_runs_the_test_set_and_refuses_mismatched_networks(tmp_path, capsys
     assert main(['eval', '--checkpoint', str(good), '--json']) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert metrics['episodes'] == 8 and 0.0 <= metrics['success_rate'] <= 1.0
+    assert main(['eval', '--checkpoint', str(good), '--split', 'validation', '--json']) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics['episodes'] == 64 and metrics['split'] == 'validation'
     wrong = save_checkpoint(tmp_path / 'wrong.safetensors',
                             {'policy': PolicyNet(9, 3, 6, hidden=(16, 16))}, task='reach2d')
     assert main(['eval', '--checkpoint', str(wrong)]) == 2

@@ -158,10 +158,12 @@ def test_goals_are_reachable_and_inside_soft_limits():
         assert task.goal_of(q)[2] >= 0.05
 
 
-def test_test_sets_are_fixed():
-    """64 / 8 pairs, read-only, redrawn identically from the documented seed."""
-    for task_id, size in (('panda_reach', 64), ('reach2d', 8)):
-        pairs = envs.test_set(task_id)
+@pytest.mark.parametrize('split, sizes', [('test', {'panda_reach': 64, 'reach2d': 8}),
+                                           ('validation', {'panda_reach': 64, 'reach2d': 64})])
+def test_fixed_sets_are_redrawn_from_their_seeds(split, sizes):
+    """Test and validation pairs: read-only, redrawn identically from the documented seed."""
+    for task_id, size in sizes.items():
+        pairs = getattr(envs, f'{split}_set')(task_id)
         assert len(pairs) == size and pairs.starts.shape[0] == size
         assert not pairs.goals.flags.writeable
         task = envs.make_task(task_id)
@@ -170,7 +172,15 @@ def test_test_sets_are_fixed():
             start, goal = task.sample_start_goal(rng)
             np.testing.assert_array_equal(start, pairs.starts[k])
             np.testing.assert_array_equal(goal, pairs.goals[k])
-    assert len(np.unique(envs.test_set('panda_reach').goals, axis=0)) == 64
+        assert len(np.unique(pairs.goals, axis=0)) == size
+
+
+def test_validation_and_test_pairs_are_disjoint():
+    """Choices made on the validation set never see a test goal."""
+    for task_id in envs.TASK_IDS:
+        test, validation = envs.test_set(task_id).goals, envs.validation_set(task_id).goals
+        gaps = np.linalg.norm(test[:, None] - validation[None], axis=-1)
+        assert gaps.min() > 1e-6, task_id
 
 
 def test_truncation_after_episode_steps():

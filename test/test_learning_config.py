@@ -29,6 +29,10 @@ def test_bad_settings_are_refused(tmp_path):
         load_config(None, ['precision=float16'])
     with pytest.raises(ValueError, match='exceeds episode_steps'):
         TrainConfig(episode_steps=20, horizon=40)
+    with pytest.raises(ValueError, match="distance_loss must be one of .* got 'l1'"):
+        load_config(None, ['distance_loss=l1'])
+    with pytest.raises(ValueError, match='distance_softening must be > 0'):
+        load_config(None, ['distance_softening=0'])
     path = tmp_path / 'bad.yaml'
     path.write_text('colour: red\n')
     with pytest.raises(ValueError, match=r"bad.yaml: unknown setting 'colour' \(value 'red'\); "

@@ -81,3 +81,41 @@ def test_policy_gradient_flows_through_the_spiking_model():
     out.total.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in policy.parameters())
     assert out.smoothness.item() > 0
+
+
+class ConstantPolicy(torch.nn.Module):
+    """Always the same action; its value is the one parameter."""
+
+    def __init__(self, action):
+        super().__init__()
+        self.action = torch.nn.Parameter(torch.as_tensor(action, dtype=F64))
+
+    def forward(self, x, state=None):
+        return self.action.expand(*x.shape[:-1], 2), state
+
+
+def test_euclidean_distance_loss_is_exact_and_weighs_near_goals_like_far_ones():
+    """One imagined step under a known model: both forms match their formulas, and only the
+    Euclidean one gives a goal 2 cm away as much gradient per unit of distance as 40 cm."""
+    start = torch.zeros(1, 2, 2, dtype=F64)
+    goal = torch.tensor([[0.02, 0.0], [0.4, 0.0]], dtype=F64).expand(2, 2, 2)
+    grads = {}
+    for form in ('squared', 'euclidean'):
+        norms = []
+        for world in range(2):
+            policy = ConstantPolicy([0.0, 0.0])
+            out = policy_loss(policy, Integrator(), start[:, world:world + 1],
+                              torch.zeros(0, 1, 2, dtype=F64), goal[:, world:world + 1],
+                              warmup=0, horizon=1, ee_slice=slice(0, 2), distance_loss=form,
+                              distance_softening=0.01)
+            d = float(goal[0, world, 0])
+            expected = d ** 2 if form == 'squared' else (d ** 2 + 1e-4) ** 0.5 - 0.01
+            assert out.distance.item() == pytest.approx(expected, rel=1e-12)
+            out.total.backward()
+            norms.append(policy.action.grad.norm().item())
+        grads[form] = norms[0] / norms[1]
+    assert grads['squared'] == pytest.approx(0.02 / 0.4, rel=1e-9)
+    assert grads['euclidean'] > 0.85
+    with pytest.raises(ValueError, match='distance_loss'):
+        policy_loss(ConstantPolicy([0.0, 0.0]), Integrator(), start, start[:0], goal, 0, 1,
+                    slice(0, 2), distance_loss='l1')

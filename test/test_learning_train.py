@@ -26,6 +26,9 @@ def test_resume_continues_where_a_run_stopped(tmp_path):
     assert resumed['iteration'] == 3 and resumed['env_steps'] == 3 * 8 * 40
     rows = list(csv.DictReader(open(tmp_path / 'metrics.csv')))
     assert [r['iteration'] for r in rows] == ['1', '2', '3']
+    # Validation pairs score every iteration; the test pairs only the last of each run.
+    assert all(float(r['val_episodes']) == 64 for r in rows)
+    assert [r['test_episodes'] for r in rows] == ['', '8', '8']
     ckpt = load_checkpoint(tmp_path / 'model.safetensors')
     assert ckpt.task == 'reach2d' and ckpt.header['extra']['iteration'] == 3
     assert set(ckpt.networks) == {'prediction', 'policy'}

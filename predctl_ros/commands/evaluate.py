@@ -1,6 +1,6 @@
 # Copyright 2026 predctl_ros contributors
 # SPDX-License-Identifier: Apache-2.0
-"""`predctl eval`: metrics of a checkpoint's policy on a task's fixed test set."""
+"""`predctl eval`: metrics of a checkpoint's policy on a task's fixed test (or validation) set."""
 
 import json
 
@@ -18,6 +18,9 @@ def add_arguments(parser):
     """
     parser.add_argument('--checkpoint', required=True, help='checkpoint file')
     parser.add_argument('--task', help="task id (default: the checkpoint's)")
+    parser.add_argument('--split', choices=('test', 'validation'), default='test',
+                        help='which fixed (start, goal) pairs: the test set (final reports) '
+                        'or the validation set (choosing settings and iterations)')
     parser.add_argument('--json', action='store_true', help='print the metrics as JSON')
     parser.add_argument('--activity', action='store_true',
                         help="add the spiking policy's spikes and SynOps per control step")
@@ -34,7 +37,7 @@ def add_arguments(parser):
 
 def run(args) -> int:
     """
-    Roll out the policy on every test pair and print the metrics.
+    Roll out the policy on every pair of the chosen split and print the metrics.
 
     :param args: parsed arguments.
     :return: 0, or 2 when the checkpoint does not fit the task.
@@ -64,10 +67,11 @@ def run(args) -> int:
     if args.activity and hasattr(policy, 'fan_out'):
         from predctl_ros.snn.monitors import ActivityMonitor
         monitor = ActivityMonitor(policy)
-    test = envs.test_set(task)
-    with envs.make_batched_env(task, len(test), **options) as env:
-        metrics = evaluate(policy, env, test, monitor=monitor, within=args.within)
+    pairs = (envs.test_set if args.split == 'test' else envs.validation_set)(task)
+    with envs.make_batched_env(task, len(pairs), **options) as env:
+        metrics = evaluate(policy, env, pairs, monitor=monitor, within=args.within)
     metrics = {'task': task, 'task_options': options, 'checkpoint': str(args.checkpoint),
+               'split': args.split,
                **metrics,
                'policy_parameters': sum(p.numel() for p in policy.parameters())}
     if monitor is not None:

@@ -5,7 +5,8 @@ Simulated arms and the reaching tasks of the method, free of ROS.
 
 * models: the Panda (``urdf/panda.urdf``) and the planar arm (``urdf/reach2d.urdf``)
   compiled through ``MjSpec`` with torque motors (:func:`load_panda_model`);
-* tasks: ``panda_reach`` and ``reach2d`` (:func:`task_spec`, :func:`test_set`);
+* tasks: ``panda_reach`` and ``reach2d`` (:func:`task_spec`, :func:`test_set`,
+  :func:`validation_set`);
 * environments: gymnasium (:func:`make_env`) and batched (:func:`make_batched_env`);
 * :func:`episode_metrics`, :func:`reference_controller`, and offscreen rendering in
   :mod:`predctl_ros.envs.render`.
@@ -43,6 +44,7 @@ _EXPORTS = {
     'ActionError': 'tasks', 'make_task': 'tasks', 'PandaReachTask': 'tasks',
     'Reach2DTask': 'tasks', 'ReachTask': 'tasks', 'SimulationDiverged': 'tasks',
     'task_spec': 'tasks', 'TaskSpec': 'tasks', 'test_set': 'tasks', 'TestSet': 'tasks',
+    'validation_set': 'tasks',
 }
 
 
@@ -71,5 +73,5 @@ __all__ = [
     'OperationalSpaceController', 'panda_spec', 'panda_tcp_position', 'PandaReachEnv',
     'PandaReachTask', 'Reach2DEnv', 'Reach2DTask', 'ReachEnv', 'ReachTask',
     'reference_controller', 'SimulationDiverged', 'summarize_metrics', 'TASK_IDS',
-    'task_spec', 'TaskSpec', 'test_set', 'TestSet',
+    'task_spec', 'TaskSpec', 'test_set', 'validation_set', 'TestSet',
 ]

@@ -30,6 +30,7 @@ import yaml
 
 TEACHERS = ('osc', 'joint_pd')
 PRECISIONS = ('float32', 'bfloat16')
+DISTANCE_LOSSES = ('squared', 'euclidean')
 SECTIONS = ('model', 'policy', 'task_options', 'teacher_gains')
 # Set by the task and the role of each network, never by the config.
 NETWORK_FIXED = ('role', 'n_in', 'n_out')
@@ -78,6 +79,14 @@ class TrainConfig:
     """Std of Gaussian noise added to the policy's actions during collection."""
     action_noise_decay: float = 1.0
     """Multiplicative decay of action_noise per iteration (1 = constant)."""
+    distance_loss: str = 'squared'
+    """How the policy loss scores the imagined end effector's distance d to the goal:
+    'squared' (d^2, the authors') or 'euclidean' (sqrt(d^2 + s^2) - s, s the
+    distance_softening). Squared distance barely weighs the last few centimetres against
+    windows far from the goal; Euclidean weighs every centimetre alike."""
+    distance_softening: float = 0.01
+    """s of the 'euclidean' distance loss, goal units: below it the loss is about
+    d^2 / (2 s), so its gradient stays finite at the goal."""
     action_magnitude: float = 0.0
     """Weight of the mean squared action in the policy loss."""
     action_smoothness: float = 0.0
@@ -119,7 +128,8 @@ class TrainConfig:
     replay_steps: int = 2_000_000
     """Most transitions kept in replay."""
     eval_every: int = 1
-    """Evaluate on the fixed test set every this many iterations."""
+    """Evaluate on the fixed validation set every this many iterations (the test set is
+    scored once, after the last iteration)."""
     device: str = 'cpu'
     """Torch device of the networks ('cpu', 'cuda', ...)."""
     precision: str = 'float32'
@@ -165,6 +175,12 @@ class TrainConfig:
                     'eval_every')
         if self.precision not in PRECISIONS:
             errors.append(f'precision must be one of {PRECISIONS}, got {self.precision!r}')
+        if self.distance_loss not in DISTANCE_LOSSES:
+            errors.append(f'distance_loss must be one of {DISTANCE_LOSSES}, got '
+                          f'{self.distance_loss!r}')
+        if not 0.0 < self.distance_softening < float('inf'):
+            errors.append(f'distance_softening must be > 0 and finite, got '
+                          f'{self.distance_softening}')
         if self.teacher not in TEACHERS:
             errors.append(f'teacher must be one of {TEACHERS}, got {self.teacher!r}')
         for name in positive:

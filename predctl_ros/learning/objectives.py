@@ -162,7 +162,8 @@ def prediction_loss(model, obs: Tensor, action: Tensor, warmup: int,
 def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup: int,
                 horizon: int, ee_slice: slice, magnitude_weight: float = 0.0,
                 smoothness_weight: float = 0.0,
-                activity: Optional[ActivityReg] = None) -> PolicyLoss:
+                activity: Optional[ActivityReg] = None, distance_loss: str = 'squared',
+                distance_softening: float = 0.01) -> PolicyLoss:
     """
     Return the policy's imagined-rollout loss through the forward model.
 
@@ -177,8 +178,14 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
     :param magnitude_weight: weight of the mean squared action.
     :param smoothness_weight: weight of the mean squared action change.
     :param activity: activity regularisation of the policy (None: off); P is not scored.
-    :return: PolicyLoss.
+    :param distance_loss: 'squared' (d^2) or 'euclidean' (sqrt(d^2 + s^2) - s) of the
+        imagined end effector's distance d to the goal.
+    :param distance_softening: s of the 'euclidean' loss.
+    :return: PolicyLoss (its distance term in the chosen form).
     """
+    if distance_loss not in ('squared', 'euclidean'):
+        raise ValueError(f"distance_loss must be 'squared' or 'euclidean', got "
+                         f'{distance_loss!r}')
     collected = None if activity is None else activity.collector(policy)
     pi_state = model_state = None
     if warmup:
@@ -191,7 +198,12 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
         a, pi_state = _run(policy, torch.cat((s, target), -1)[None], pi_state, collected)
         delta, model_state = model(torch.cat((s, a[0]), -1)[None], model_state)
         s = s + delta[0]
-        distances.append(((s[:, ee_slice] - target) ** 2).sum(-1).mean())
+        squared = ((s[:, ee_slice] - target) ** 2).sum(-1)
+        if distance_loss == 'euclidean':
+            soft = distance_softening ** 2
+            distances.append(((squared + soft).sqrt() - distance_softening).mean())
+        else:
+            distances.append(squared.mean())
         actions.append(a[0])
     acts = torch.stack(actions)
     distance = torch.stack(distances).mean()

@@ -67,7 +67,8 @@ class RunLog:
         for key, value in row.items():
             if key in ('iteration', 'env_steps') or not isinstance(value, (int, float)):
                 continue
-            group = 'eval' if key.startswith('test_') else GROUPS.get(key, 'charts')
+            group = ('eval' if key.startswith(('test_', 'val_'))
+                     else GROUPS.get(key, 'charts'))
             self.writer.add_scalar(f'{group}/{key}', value, step)
         self.writer.flush()
         self.plot()
@@ -83,8 +84,8 @@ class RunLog:
         steps = [int(r['env_steps']) for r in rows]
         panels = [('model_loss', 'prediction loss (MSE)', True),
                   ('policy_distance', 'imagined distance to goal', False),
-                  ('test_median_final_distance', 'test: median final distance', False),
-                  ('test_success_rate', 'test: success rate', False)]
+                  ('val_median_final_distance', 'validation: median final distance', False),
+                  ('val_success_rate', 'validation: success rate', False)]
         fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
         for ax, (key, title, log) in zip(axes, panels):
             points = [(s, float(r[key])) for s, r in zip(steps, rows) if r.get(key)]

@@ -391,11 +391,15 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     env = envs.make_batched_env(cfg.task, worlds.stop - worlds.start,
                                 episode_steps=cfg.episode_steps,
                                 num_threads=threads, **cfg.task_options)
-    test = envs.test_set(cfg.task)
-    test_env = None   # rank 0 alone evaluates
+    # Validation pairs score the run as it goes (what to choose by); the test pairs only
+    # its end, for the report.
+    validation, test = envs.validation_set(cfg.task), envs.test_set(cfg.task)
+    validation_env = test_env = None   # rank 0 alone evaluates
     if ctx.main:
-        test_env = envs.make_batched_env(cfg.task, len(test), episode_steps=spec.episode_steps,
-                                         num_threads=threads, **cfg.task_options)
+        validation_env, test_env = (
+            envs.make_batched_env(cfg.task, len(pairs), episode_steps=spec.episode_steps,
+                                  num_threads=threads, **cfg.task_options)
+            for pairs in (validation, test))
     teacher = make_teacher(cfg, env.task) if cfg.imitation_iterations else None
 
     # --- networks, optimisers, replay ---
@@ -529,7 +533,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                     torch.from_numpy(w.action).to(device),
                     torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(device),
                     cfg.warmup, cfg.horizon, ee, cfg.action_magnitude, cfg.action_smoothness,
-                    activity)
+                    activity, cfg.distance_loss, cfg.distance_softening)
             _step(policy_opt, policy, out_loss.total, cfg.grad_clip)
             policy_losses.append(out_loss.distance.item())
         model.requires_grad_(True)
@@ -547,9 +551,13 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                    'collect_velocity_limit_rate': float(data['velocity_limited'].mean()),
                    'collect_s': t_collect, 'model_s': t_model, 'policy_s': t_policy}
         summary.update({f'P_{k}': quality.get(k) for k in MODEL_QUALITY_KEYS})
-        summary.update({f'test_{k}': None for k in TEST_KEYS})   # same CSV columns each row
-        if ctx.main and ((iteration + 1) % cfg.eval_every == 0
-                         or iteration + 1 == cfg.iterations):
+        for split in ('val', 'test'):   # the same CSV columns in every row
+            summary.update({f'{split}_{k}': None for k in TEST_KEYS})
+        last = iteration + 1 == cfg.iterations
+        if ctx.main and ((iteration + 1) % cfg.eval_every == 0 or last):
+            summary.update({f'val_{k}': v for k, v in
+                            evaluate(policy, validation_env, validation, device).items()})
+        if ctx.main and last:
             summary.update({f'test_{k}': v for k, v in
                             evaluate(policy, test_env, test, device).items()})
         progress.update()
@@ -570,11 +578,11 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                         'torch_rng': torch.get_rng_state(),
                         'numpy_rng': json.dumps(rng.bit_generator.state),
                         'iteration': iteration + 1}, tmp)
-        test_note = ''
-        if summary['test_median_final_distance'] is not None:
-            test_note = ('  test: median final distance '
-                         f"{summary['test_median_final_distance']:.3f}, success "
-                         f"{summary['test_success_rate']:.0%}")
+        test_note = ''.join(
+            f"  {name}: median final distance {summary[f'{split}_median_final_distance']:.3f}, "
+            f"success {summary[f'{split}_success_rate']:.0%}"
+            for split, name in (('val', 'validation'), ('test', 'test'))
+            if summary[f'{split}_median_final_distance'] is not None)
         pi_name = 'pi imitation' if imitate else 'pi distance'
         if gated:
             pi_name, pi_loss = 'pi gated (P not yet better than standing still)', None
@@ -587,6 +595,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     env.close()
     progress.close()
     if ctx.main:
+        validation_env.close()
         test_env.close()
         run_log.close()
     ctx.close()
