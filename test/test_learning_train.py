@@ -3,6 +3,7 @@
 """The training loop runs, writes its artefacts and resumes where it stopped."""
 
 import csv
+import json
 
 from predctl_ros.learning.config import load_config
 from predctl_ros.learning.train import train
@@ -60,3 +61,28 @@ def test_bfloat16_precision_trains_and_is_recorded(tmp_path):
     # The networks keep float32 weights: the precision is the training products' alone.
     assert all(p.dtype == torch.float32 for net in ckpt.networks.values()
                for p in net.state_dict().values())
+
+
+def test_best_checkpoint_follows_the_validation_score(tmp_path, monkeypatch):
+    """best.safetensors holds the iteration with the best validation success (then median),
+    across a resume; a fresh run in the same directory starts a new best."""
+    from predctl_ros.learning import train as train_module
+    measure = train_module.evaluate
+    scripted = iter([(0.2, 0.3), (0.5, 0.2), (0.5, 0.1), (0.4, 0.05), (0.5, 0.1)])
+
+    def evaluate(policy, env, pairs, *args, **kwargs):
+        metrics = measure(policy, env, pairs, *args, **kwargs)
+        if len(pairs) == 64:   # the validation pairs; the test set is measured for real
+            metrics['success_rate'], metrics['median_final_distance'] = next(scripted)
+        return metrics
+
+    monkeypatch.setattr(train_module, 'evaluate', evaluate)
+    train(load_config(None, SMALL + ['iterations=2']), tmp_path, log=lambda s: None)
+    train(load_config(None, SMALL + ['iterations=4']), tmp_path, resume=True,
+          log=lambda s: None)
+    best = json.loads((tmp_path / 'best.json').read_text())
+    assert best == {'iteration': 3, 'val_success_rate': 0.5,
+                    'val_median_final_distance': 0.1}
+    assert load_checkpoint(tmp_path / 'best.safetensors').header['extra']['iteration'] == 3
+    train(load_config(None, SMALL + ['iterations=1']), tmp_path, log=lambda s: None)
+    assert json.loads((tmp_path / 'best.json').read_text())['iteration'] == 1

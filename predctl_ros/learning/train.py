@@ -345,6 +345,25 @@ def evaluate(policy, env, test, device='cpu', monitor=None, within=()) -> dict:
     return summary
 
 
+def _is_best(out: Path, summary: dict) -> bool:
+    """
+    Tell whether this iteration's policy beats the best one saved so far on validation.
+
+    Better means a higher success rate, then a lower median final distance. Kept in
+    best.json, so a resumed run goes on comparing with the run's best.
+
+    :param out: run directory.
+    :param summary: this iteration's metrics, with the val_* keys filled.
+    :return: True when best.safetensors should be replaced.
+    """
+    path = out / 'best.json'
+    if not path.exists():
+        return True
+    best = json.loads(path.read_text())
+    score = (lambda m: (m['val_success_rate'], -m['val_median_final_distance']))
+    return score(summary) > score(best)
+
+
 def _fmt(value, spec: str) -> str:
     return '-' if value is None else format(value, spec)
 
@@ -427,6 +446,9 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
             expert = ReplayBuffer.load(out / 'expert.npz', cfg.replay_steps)
         log(f'resumed {out} at iteration {start_iteration}')
     ctx.agree(start_iteration, 'the iteration to resume from')
+    if start_iteration == 0 and ctx.main:   # a fresh run: an older run's best is no rival
+        for name in ('best.json', 'best.safetensors'):
+            (out / name).unlink(missing_ok=True)
     if start_iteration == 0 and cfg.calibrate_init and not cfg.init_checkpoint:
         for name, result in calibrate_networks(model, policy, cfg, rng, device).items():
             log(f'calibrated {name}: hidden rates '
@@ -566,9 +588,16 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         if not ctx.main:
             continue
         run_log.write(summary)
-        save_checkpoint(out / 'model.safetensors', {'prediction': model, 'policy': policy},
-                        task=cfg.task, task_options=cfg.task_options,
-                        extra={'iteration': iteration + 1, 'config': cfg.to_dict()})
+        networks = {'prediction': model, 'policy': policy}
+        extra = {'iteration': iteration + 1, 'config': cfg.to_dict()}
+        save_checkpoint(out / 'model.safetensors', networks, task=cfg.task,
+                        task_options=cfg.task_options, extra=extra)
+        if summary['val_episodes'] is not None and _is_best(out, summary):
+            save_checkpoint(out / 'best.safetensors', networks, task=cfg.task,
+                            task_options=cfg.task_options, extra=extra)
+            with atomic_path(out / 'best.json') as tmp:
+                tmp.write_text(json.dumps({k: summary[k] for k in (
+                    'iteration', 'val_success_rate', 'val_median_final_distance')}))
         replay.save(out / 'replay.npz')
         if cfg.imitation_iterations:
             expert.save(out / 'expert.npz')
