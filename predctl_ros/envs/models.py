@@ -87,7 +87,7 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
                damping: Optional[float] = None, friction: Optional[float] = None,
                armature: float = 0.1,
                integrator: str = 'implicitfast', gravity: bool = True,
-               rgba=None) -> mujoco.MjSpec:
+               gravity_compensation: bool = False, rgba=None) -> mujoco.MjSpec:
     """
     Load a URDF into an ``MjSpec`` and add actuators, sites, floor and options.
 
@@ -106,6 +106,9 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
     :param armature: rotor inertia added to each joint in kg m^2 (simulator choice).
     :param integrator: one of 'euler', 'implicitfast', 'implicit', 'rk4'.
     :param gravity: keep gravity (-9.81 m/s^2 along z) on.
+    :param gravity_compensation: cancel the links' weight with MuJoCo's body gravity
+        compensation (``gravcomp`` 1, applied as a passive force), as Franka's controller
+        does below a torque command; ``model.body_gravcomp`` can switch it off again.
     :param rgba: optional list of colours cycled over the links, for pictures.
     :return: the spec, ready to compile.
     """
@@ -133,6 +136,8 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
             joint.frictionloss = friction
         joint.armature = armature
     for index, body in enumerate(b for b in spec.bodies if b.name != 'world'):
+        if gravity_compensation:
+            body.gravcomp = 1.0
         for geom in body.geoms:
             geom.contype = _ARM_CONTYPE
             geom.conaffinity = _ARM_CONAFFINITY

@@ -94,14 +94,12 @@ class PandaSim:
         self.n_substeps = tasks.substeps_per_control(control_dt_s, physics_dt_s)
         self.urdf = urdf or share_path(*models.PANDA_URDF)
         options = dict(tasks.PandaReachTask.default_model_options)
+        # Compensation compiled in so it can be switched at run time (MuJoCo counts
+        # gravcomp bodies at compile time); body_gravcomp = 0 keeps the task's physics.
+        options['gravity_compensation'] = True
         spec = models.build_spec(self.urdf, models.PANDA_EE_BODY, timestep_s=physics_dt_s,
                                  hold_joints=('panda_joint7',), rgba=models.PANDA_RGBA,
                                  **options)
-        # Compiled in so it can be switched at run time (MuJoCo counts gravcomp bodies at
-        # compile time); body_gravcomp = 0 keeps the physics exactly the task's.
-        for body in spec.bodies:
-            if body.name not in ('world', 'goal'):
-                body.gravcomp = 1.0
         self.model = model = spec.compile()
         self._gravcomp_bodies = model.body_gravcomp.copy()
         model.body_gravcomp[:] = 0.0
