@@ -357,23 +357,17 @@ class PandaReachTask(ReachTask):
     urdf = models.PANDA_URDF
     min_tcp_height_m = 0.05
 
-    def __init__(self, *, velocities: bool = False, gravity_compensation: bool = False,
-                 **kwargs):
+    def __init__(self, *, velocities: bool = False, **kwargs):
         """
         Build the task.
 
         :param velocities: append scaled joint velocities 1-6 to the observation.
-        :param gravity_compensation: the links' weight cancelled below the action's torque,
-            as on the real robot, whose controller adds gravity compensation to every
-            torque command (off: the authors' setting, the policy holds the arm up itself).
         :param kwargs: options of :class:`ReachTask`.
         """
         self.velocities = bool(velocities)
-        self.gravity_compensation = bool(gravity_compensation)
         super().__init__(**kwargs)
 
     def _load_model(self, physics_dt_s, options):
-        options = dict(options, gravity_compensation=self.gravity_compensation)
         return models.load_panda_model(timestep_s=physics_dt_s, hold_joint7=True, **options)
 
     def _make_spec(self, episode_steps, control_dt_s, physics_dt_s):
