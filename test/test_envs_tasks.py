@@ -40,6 +40,8 @@ def test_task_specs():
     assert (spec.success_threshold, spec.authors_threshold) == (0.05, 0.123)
     assert spec.actuated_joint_names == tuple(f'panda_joint{i}' for i in range(1, 7))
     assert envs.task_spec('panda_reach', velocities=True).obs_size == 15
+    # Model options are a mapping; a spec of a task built with them is still cached.
+    assert envs.task_spec('panda_reach', model_options={'damping': 30.0}) == spec
     spec2 = envs.task_spec('reach2d')
     assert (spec2.obs_size, spec2.action_size, spec2.goal_size) == (6, 2, 2)
     assert spec2.ee_slice == slice(0, 2) and spec2.goal_scale_m == 0.9

@@ -12,6 +12,7 @@ so one world of the batch is bit-for-bit the single environment.
 
 import dataclasses
 import functools
+import json
 import math
 
 import mujoco
@@ -571,12 +572,13 @@ def task_spec(task_id: str, **kwargs) -> TaskSpec:
     :param kwargs: options that change the spec (velocities, episode_steps, ...).
     :return: the TaskSpec.
     """
-    return _cached_task(task_id, tuple(sorted(kwargs.items()))).spec
+    # The options as JSON: a cache key even where they hold mappings (model_options).
+    return _cached_task(task_id, json.dumps(kwargs, sort_keys=True)).spec
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_task(task_id, items):
-    return make_task(task_id, **dict(items))
+def _cached_task(task_id, options='{}'):
+    return make_task(task_id, **json.loads(options))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -639,7 +641,7 @@ SPLITS = {'test': (TEST_SET_SEEDS, TEST_SET_SIZES),
 
 @functools.lru_cache(maxsize=8)
 def _fixed_set(task_id, split):
-    task = _cached_task(task_id, ())
+    task = _cached_task(task_id)
     seeds, sizes = SPLITS[split]
     rng = np.random.default_rng(seeds[task_id])
     pairs = [task.sample_start_goal(rng) for _ in range(sizes[task_id])]
