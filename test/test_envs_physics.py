@@ -138,3 +138,11 @@ def test_gravity_compensation_cancels_exactly_the_links_weight():
             np.testing.assert_allclose(data.qfrc_gravcomp, data.qfrc_bias, atol=1e-10)
     assert accelerations[True] < 1e-8
     assert accelerations[False] > 1.0
+
+
+def test_damping_per_joint_replaces_the_urdf_values_in_order():
+    values = [60.0, 50.0, 40.0, 30.0, 8.0, 7.0, 1.0]
+    np.testing.assert_array_equal(envs.load_panda_model(damping=values).dof_damping, values)
+    np.testing.assert_array_equal(envs.load_panda_model(damping=3.0).dof_damping, [3.0] * 7)
+    with pytest.raises(ValueError, match='damping: 2 values for the 7 joints'):
+        envs.load_panda_model(damping=[1.0, 2.0])

@@ -99,8 +99,9 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
     :param hold_joints: joint names driven by a PD servo (target = ctrl) instead of a motor.
     :param hold_kp: servo stiffness in Nm/rad.
     :param hold_dampratio: servo damping ratio (1 = critical, from the joint's inertia).
-    :param damping: viscous joint damping in Nm s/rad for every joint, replacing the URDF's
-        ``<dynamics damping>`` (None keeps the URDF's; 0 for analytic tests).
+    :param damping: viscous joint damping in Nm s/rad replacing the URDF's ``<dynamics
+        damping>``: one number for every joint, or one per joint in the URDF's order
+        (None keeps the URDF's; 0 for analytic tests).
     :param friction: dry joint friction in Nm for every joint, replacing the URDF's
         ``<dynamics friction>`` (None keeps the URDF's).
     :param armature: rotor inertia added to each joint in kg m^2 (simulator choice).
@@ -129,9 +130,14 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
     spec.option.integrator = _INTEGRATORS[integrator]
     if not gravity:
         spec.option.gravity = [0.0, 0.0, 0.0]
-    for joint in spec.joints:
+    joints = list(spec.joints)
+    if damping is not None and np.ndim(damping):
+        if len(damping) != len(joints):
+            raise ValueError(f'damping: {len(damping)} values for the {len(joints)} joints of '
+                             f'{urdf}')
+    for index, joint in enumerate(joints):
         if damping is not None:
-            _set_scalar(joint, 'damping', damping)
+            _set_scalar(joint, 'damping', damping[index] if np.ndim(damping) else damping)
         if friction is not None:
             joint.frictionloss = friction
         joint.armature = armature
