@@ -121,11 +121,14 @@ def test_batched_and_single_world_stepping_agree_under_clamps(task_id):
     env.close()
 
 
-
 def test_gravity_compensation_cancels_exactly_the_links_weight():
-    """With compensation (as Franka's controller adds below a torque command) an arm at rest
+    """
+    Cancel the links' weight and nothing else.
+
+    With compensation (as Franka's controller adds below a torque command) an arm at rest
     under zero torque has zero acceleration; without it, the arm's weight accelerates it.
-    The torque that compensation adds is the gravity part of the bias force."""
+    The torque that compensation adds is the gravity part of the bias force.
+    """
     q = np.array([0.3, 0.5, -0.2, -1.5, 0.4, 1.8, 0.0])
     accelerations = {}
     for compensated in (False, True):

@@ -160,8 +160,9 @@ def test_goals_are_reachable_and_inside_soft_limits():
         assert task.goal_of(q)[2] >= 0.05
 
 
-@pytest.mark.parametrize('split, sizes', [('test', {'panda_reach': 64, 'reach2d': 8}),
-                                           ('validation', {'panda_reach': 64, 'reach2d': 64})])
+@pytest.mark.parametrize('split, sizes', [
+    ('test', {'panda_reach': 64, 'reach2d': 8}),
+    ('validation', {'panda_reach': 64, 'reach2d': 64})])
 def test_fixed_sets_are_redrawn_from_their_seeds(split, sizes):
     """Test and validation pairs: read-only, redrawn identically from the documented seed."""
     for task_id, size in sizes.items():

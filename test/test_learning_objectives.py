@@ -95,8 +95,12 @@ class ConstantPolicy(torch.nn.Module):
 
 
 def test_euclidean_distance_loss_is_exact_and_weighs_near_goals_like_far_ones():
-    """One imagined step under a known model: both forms match their formulas, and only the
-    Euclidean one gives a goal 2 cm away as much gradient per unit of distance as 40 cm."""
+    """
+    Score one imagined step under a known model.
+
+    Both forms match their formulas, and only the Euclidean one gives a goal 2 cm away
+    about as much gradient as one 40 cm away.
+    """
     start = torch.zeros(1, 2, 2, dtype=F64)
     goal = torch.tensor([[0.02, 0.0], [0.4, 0.0]], dtype=F64).expand(2, 2, 2)
     grads = {}

@@ -64,8 +64,12 @@ def test_bfloat16_precision_trains_and_is_recorded(tmp_path):
 
 
 def test_best_checkpoint_follows_the_validation_score(tmp_path, monkeypatch):
-    """best.safetensors holds the iteration with the best validation success (then median),
-    across a resume; a fresh run in the same directory starts a new best."""
+    """
+    Keep the validation-best policy in best.safetensors.
+
+    Best: the highest validation success, then the lowest median, across a resume; a fresh
+    run in the same directory starts a new best.
+    """
     from predctl_ros.learning import train as train_module
     measure = train_module.evaluate
     scripted = iter([(0.2, 0.3), (0.5, 0.2), (0.5, 0.1), (0.4, 0.05), (0.5, 0.1)])
