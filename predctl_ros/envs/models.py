@@ -131,13 +131,14 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
     if not gravity:
         spec.option.gravity = [0.0, 0.0, 0.0]
     joints = list(spec.joints)
-    if damping is not None and np.ndim(damping):
-        if len(damping) != len(joints):
+    if damping is not None:
+        if np.ndim(damping) and len(damping) != len(joints):
             raise ValueError(f'damping: {len(damping)} values for the {len(joints)} joints of '
                              f'{urdf}')
+        damping = np.broadcast_to(np.asarray(damping, dtype=float), len(joints))
     for index, joint in enumerate(joints):
         if damping is not None:
-            _set_scalar(joint, 'damping', damping[index] if np.ndim(damping) else damping)
+            _set_scalar(joint, 'damping', float(damping[index]))
         if friction is not None:
             joint.frictionloss = friction
         joint.armature = armature

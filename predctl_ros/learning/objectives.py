@@ -29,6 +29,7 @@ warm-up included; the terms are defined in
 
 from typing import NamedTuple, Optional
 
+from predctl_ros.learning.config import DISTANCE_LOSSES
 from predctl_ros.snn.monitors import ActivityPenalty
 import torch
 from torch import Tensor
@@ -183,8 +184,8 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
     :param distance_softening: s of the 'euclidean' loss.
     :return: PolicyLoss (its distance term in the chosen form).
     """
-    if distance_loss not in ('squared', 'euclidean'):
-        raise ValueError(f"distance_loss must be 'squared' or 'euclidean', got "
+    if distance_loss not in DISTANCE_LOSSES:
+        raise ValueError(f'distance_loss must be one of {DISTANCE_LOSSES}, got '
                          f'{distance_loss!r}')
     collected = None if activity is None else activity.collector(policy)
     pi_state = model_state = None
@@ -200,8 +201,8 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
         s = s + delta[0]
         squared = ((s[:, ee_slice] - target) ** 2).sum(-1)
         if distance_loss == 'euclidean':
-            soft = distance_softening ** 2
-            distances.append(((squared + soft).sqrt() - distance_softening).mean())
+            distances.append(((squared + distance_softening ** 2).sqrt()
+                              - distance_softening).mean())
         else:
             distances.append(squared.mean())
         actions.append(a[0])
