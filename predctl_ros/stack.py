@@ -116,10 +116,12 @@ def panda_reach_nodes(values: Dict[str, str]) -> List[NodeLaunch]:
     control = {'cpu_affinity': args['control_cpus']}
     # The simulator is the clock; everyone else runs on its time.
     sim_time = {'use_sim_time': True}
+    # The simulated robot adds to the torques what the policy was trained with.
+    robot = _robot_side(args['checkpoint'])
     nodes = [
-        NodeLaunch(PACKAGE, 'sim_node', 'sim_node', (params_file, shared, control)),
+        NodeLaunch(PACKAGE, 'sim_node', 'sim_node', (params_file, shared, control, robot)),
         NodeLaunch(PACKAGE, 'policy_node', 'policy_node',
-                   (params_file, shared, control, sim_time,
+                   (params_file, shared, control, robot, sim_time,
                     {'checkpoint': args['checkpoint']})),
     ]
     if args['goals'] == 'random':
@@ -138,6 +140,18 @@ def panda_reach_nodes(values: Dict[str, str]) -> List[NodeLaunch]:
         nodes.append(NodeLaunch('rviz2', 'rviz2', 'rviz2', (sim_time,),
                                 ('-d', share_path(*RVIZ_FILE)), needs_ros_install=True))
     return nodes
+
+
+def _robot_side(checkpoint: str) -> Dict[str, str]:
+    # Imported here: reading a checkpoint header pulls in torch, which the rest of this
+    # module (and the goal publisher's launch) does without.
+    from predctl_ros.control import checkpoint_torque_interface, resolve_checkpoint
+    from predctl_ros.snn.checkpoint import CheckpointError
+    try:
+        return {'torque_interface': checkpoint_torque_interface(resolve_checkpoint(checkpoint))}
+    except CheckpointError:
+        # The policy node refuses that file and says why; nothing to match here.
+        return {}
 
 
 def record_command(values: Dict[str, str], ros_install: bool) -> Optional[List[str]]:

@@ -5,7 +5,8 @@
 import numpy as np
 from policy_checkpoints import GOAL, make_checkpoint, Q, QD
 from predctl_ros.control import (
-    CheckpointMismatch, GoalChecker, GoalRejected, PolicyRunner, REACH_M, StepStats)
+    checkpoint_torque_interface, CheckpointMismatch, GoalChecker, GoalRejected, PolicyRunner,
+    REACH_M, StepStats)
 from predctl_ros.envs.models import panda_tcp_position
 from predctl_ros.envs.tasks import make_task
 from predctl_ros.snn.checkpoint import CheckpointError, load_checkpoint
@@ -103,6 +104,25 @@ def test_mismatched_checkpoints_are_refused(tmp_path, kwargs, control_dt_s, mess
     with pytest.raises(CheckpointMismatch, match=message) as info:
         PolicyRunner(path, control_dt_s=control_dt_s)
     assert str(path) in str(info.value)
+
+
+def test_the_robot_must_add_to_torques_what_the_policy_was_trained_with(tmp_path):
+    """A checkpoint names its torque interface; a robot with another one refuses it."""
+    damped = make_checkpoint(tmp_path / 'damped.safetensors', hidden=(8,),
+                             task_options={'torque_interface': 'franka_damped'})
+    older = make_checkpoint(tmp_path / 'older.safetensors', hidden=(8,))
+    assert checkpoint_torque_interface(damped) == 'franka_damped'
+    assert checkpoint_torque_interface(older) == 'direct'
+    assert PolicyRunner(damped, torque_interface='franka_damped').task.model.dof_damping[0] \
+        == 51.0
+    PolicyRunner(older, torque_interface='direct')
+    with pytest.raises(CheckpointMismatch, match="torque_interface 'franka_damped', the "
+                       "robot has 'direct'") as info:
+        PolicyRunner(damped, torque_interface='direct')
+    assert str(damped) in str(info.value)
+    with pytest.raises(CheckpointMismatch, match='do not build'):
+        PolicyRunner(make_checkpoint(tmp_path / 'odd.safetensors', hidden=(8,),
+                                     task_options={'torque_interface': 'soft'}))
 
 
 def test_a_checkpoint_for_another_rate_runs_at_that_rate(tmp_path):

@@ -8,7 +8,7 @@ import sys
 import mujoco
 import numpy as np
 from predctl_ros import envs
-from predctl_ros.envs import panda_sim, physics, tasks
+from predctl_ros.envs import panda_sim, physics, tasks, torque_interfaces
 import pytest
 
 READY = [0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.0]
@@ -19,22 +19,25 @@ def sim():
     return panda_sim.PandaSim(initial_positions=READY)
 
 
-def test_same_torques_same_trajectory_as_the_task(sim):
+@pytest.mark.parametrize('interface', sorted(torque_interfaces.INTERFACES))
+def test_same_torques_same_trajectory_as_the_task(interface):
     """
     Torques tau = a * effort from a test-set start reproduce the task's stepping.
 
     Bit for bit against velocity-limited mj_steps on the task's own model and against the
-    batched env.
+    batched env, for every torque interface.
     """
     pairs = envs.test_set('panda_reach')
     actions = np.random.default_rng(3).uniform(-1.0, 1.0, (25, 6))
+    sim = panda_sim.PandaSim(torque_interface=interface)
     sim.reset(pairs.starts[5])
-    task = envs.make_task('panda_reach')
+    task = envs.make_task('panda_reach', torque_interface=interface)
     assert sim.n_substeps == task.n_substeps
     assert sim.model.opt.timestep == task.model.opt.timestep
     plain = mujoco.MjData(task.model)
     task.set_state(plain, pairs.starts[5], pairs.goals[5])
-    with envs.make_batched_env('panda_reach', 1, num_threads=1) as batch:
+    with envs.make_batched_env('panda_reach', 1, num_threads=1,
+                               torque_interface=interface) as batch:
         batch.reset(seed=0, starts=pairs.starts[5:6], goals=pairs.goals[5:6])
         for action in actions:
             sim.step(np.append(action * task.effort, 0.0))
@@ -80,10 +83,10 @@ def test_bad_torques_refused(sim):
     assert sim.time_ns == t0
 
 
-def test_zero_torque_falls_gravity_compensation_holds():
-    """Without torque the arm falls; with gravity compensation it stays where it is."""
+def test_zero_torque_falls_direct_and_holds_on_the_franka_interface():
+    """Without torque the arm falls; Franka's interface compensates gravity: it stays put."""
     falling = panda_sim.PandaSim(initial_positions=READY)
-    held = panda_sim.PandaSim(initial_positions=READY, gravity_compensation=True)
+    held = panda_sim.PandaSim(initial_positions=READY, torque_interface='franka_damped')
     for _ in range(25):  # 0.5 s
         falling.step(np.zeros(7))
         held.step(np.zeros(7))
@@ -91,6 +94,32 @@ def test_zero_torque_falls_gravity_compensation_holds():
     assert np.abs(held.state().position - READY).max() < 1e-9
     np.testing.assert_allclose(held.state().effort[:6], held.gravity_torques()[:6],
                                atol=1e-9)
+
+
+def test_franka_interface_damps_a_moving_arm_and_reports_the_damping_torque():
+    """
+    The loop's damping slows a pushed arm and shows in the applied effort.
+
+    A constant joint-1 torque with gravity compensated: the damped joint settles near
+    tau / (d_robot + d_loop) (joint 1's axis is vertical, so gravity does no work on it),
+    while the direct arm keeps accelerating up to its velocity limit.
+    """
+    tau = np.array([40.0, 0, 0, 0, 0, 0, 0])
+    damped = panda_sim.PandaSim(initial_positions=READY, torque_interface='franka_damped')
+    for _ in range(25):  # 0.5 s: many time constants of I / d (about 0.01 s)
+        damped.step(tau)
+    d_total = damped.model.dof_damping[0]
+    assert d_total == 1.0 + torque_interfaces.INTERFACES['franka_damped'].added_damping[0]
+    state = damped.state()
+    assert state.velocity[0] == pytest.approx(40.0 / d_total, rel=0.05)
+    # Motor torque + gravity compensation - damping x speed (the robot's own 1 Nm s/rad is
+    # the joint's, not the drive's).
+    drive = 40.0 + damped.data.qfrc_gravcomp[0] - (d_total - 1.0) * state.velocity[0]
+    assert state.effort[0] == pytest.approx(drive, abs=1e-9)
+    direct = panda_sim.PandaSim(initial_positions=READY)
+    for _ in range(25):
+        direct.step(tau)
+    assert abs(direct.state().velocity[0]) > 2 * abs(state.velocity[0])
 
 
 def test_damped_hold_keeps_the_arm_nearly_still():

@@ -149,3 +149,27 @@ def test_damping_per_joint_replaces_the_urdf_values_in_order():
     np.testing.assert_array_equal(envs.load_panda_model(damping=3.0).dof_damping, [3.0] * 7)
     with pytest.raises(ValueError, match='damping: 2 values for the 7 joints'):
         envs.load_panda_model(damping=[1.0, 2.0])
+
+
+def test_added_damping_adds_to_the_joints_own_in_order():
+    added = [50.0, 40.0, 30.0, 20.0, 9.0, 8.0, 7.0]
+    own = envs.load_panda_model().dof_damping
+    np.testing.assert_array_equal(own, [1.0] * 7)   # urdf/panda.urdf <dynamics damping>
+    np.testing.assert_array_equal(envs.load_panda_model(added_damping=added).dof_damping,
+                                  own + added)
+    np.testing.assert_array_equal(
+        envs.load_panda_model(damping=2.0, added_damping=added).dof_damping,
+        np.add(2.0, added))
+    for bad in ([1.0, 2.0], [-1.0] * 7, [math.nan] * 7):
+        with pytest.raises(ValueError, match='added_damping: need 7 finite values >= 0'):
+            envs.load_panda_model(added_damping=bad)
+
+
+def test_the_franka_interface_is_gravity_compensation_plus_the_loops_damping():
+    direct = envs.make_task('panda_reach')
+    franka = envs.make_task('panda_reach', torque_interface='franka_damped')
+    np.testing.assert_array_equal(franka.model.dof_damping - direct.model.dof_damping,
+                                  [50.0, 50.0, 50.0, 50.0, 30.0, 25.0, 15.0])
+    assert not direct.model.body_gravcomp.any() and franka.model.body_gravcomp.max() == 1.0
+    with pytest.raises(ValueError, match="torque_interface 'soft' is unknown"):
+        envs.make_task('panda_reach', torque_interface='soft')

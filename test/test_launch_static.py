@@ -15,6 +15,7 @@ from pathlib import Path
 import sys
 import types
 
+from policy_checkpoints import make_checkpoint
 from predctl_ros import stack
 import pytest
 
@@ -139,6 +140,25 @@ def test_launch_values_reach_the_nodes(fake_launch):
             merged.update(params)
     assert merged['mode'] == 'lockstep' and merged['checkpoint'] == '/x.safetensors'
     assert merged['control_rate_hz'] == 100.0 and merged['use_sim_time'] is True
+
+
+def test_the_simulated_robot_gets_the_torque_interface_of_the_checkpoint(fake_launch, tmp_path):
+    damped = make_checkpoint(tmp_path / 'damped.safetensors', hidden=(8,),
+                             task_options={'torque_interface': 'franka_damped'})
+    for checkpoint, interface in (('', 'direct'), (str(damped), 'franka_damped')):
+        _, actions = _launch(fake_launch, checkpoint=checkpoint)
+        for executable in ('sim_node', 'policy_node'):
+            node = next(a for a in actions if a.kwargs.get('executable') == executable)
+            merged = {}
+            for params in node.kwargs['parameters']:
+                if isinstance(params, dict):
+                    merged.update(params)
+            assert merged['torque_interface'] == interface, (executable, checkpoint)
+    # An unreadable checkpoint sets nothing: the policy node refuses it and says why.
+    _, actions = _launch(fake_launch, checkpoint=str(tmp_path / 'missing.safetensors'))
+    sim = next(a for a in actions if a.kwargs.get('executable') == 'sim_node')
+    assert not any('torque_interface' in p for p in sim.kwargs['parameters']
+                   if isinstance(p, dict))
 
 
 def test_bad_arguments_refused():

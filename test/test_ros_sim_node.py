@@ -89,9 +89,9 @@ class SimClient:
 
 
 def test_lockstep(ros):
-    """One sim_node in lockstep: stamps, determinism, gravity, bad input, reset, params."""
+    """One sim_node in lockstep: stamps, determinism, torque interface, bad input, params."""
     processes, probe = ros
-    proc = start_sim(processes, mode='lockstep')
+    proc = start_sim(processes, mode='lockstep', torque_interface='franka_damped')
     sim = SimClient(probe)
     sim.wait_connected()
 
@@ -109,9 +109,10 @@ def test_lockstep(ros):
     probe.spin_until(lambda: sim.clocks and sim.clocks[-1].clock == state.header.stamp, 2.0,
                      '/clock at the new time')
 
-    # The trajectory under a fixed command sequence is panda_sim's, bit for bit: ROS adds
-    # nothing. Zero torque first: the arm falls under gravity.
-    reference = panda_sim.PandaSim(initial_positions=READY)
+    # The trajectory under a fixed command sequence is panda_sim's with the same torque
+    # interface, bit for bit: ROS adds nothing. Zero torque first: the robot's gravity
+    # compensation holds the arm where it is.
+    reference = panda_sim.PandaSim(initial_positions=READY, torque_interface='franka_damped')
     reference.step(np.zeros(7))
     torques = np.concatenate([np.zeros((9, 7)), np.random.default_rng(0).uniform(
         -20.0, 20.0, (10, 7)) * [1, 1, 1, 1, 0.2, 0.2, 0]])
@@ -124,7 +125,9 @@ def test_lockstep(ros):
         np.testing.assert_array_equal(state.effort, expected.effort)
         assert stamp_ns(state) == t0 + (k + 2) * PERIOD_NS
         if k == 8:
-            assert np.abs(np.subtract(state.position, READY)).max() > 0.01, 'must fall'
+            assert np.abs(np.subtract(state.position, READY)).max() < 1e-9, 'must hold'
+            np.testing.assert_allclose(state.effort[:6], reference.gravity_torques()[:6],
+                                       atol=1e-9)
     probe.spin_until(lambda: sim.poses and stamp_ns(sim.poses[-1]) == stamp_ns(state), 2.0,
                      'the last /ee_pose')
     pose = sim.poses[-1]
@@ -145,14 +148,12 @@ def test_lockstep(ros):
     log = processes.output(proc)
     assert 'rejected wrong-length command' in log and 'rejected non-finite command' in log
 
-    # Gravity compensation switched on at run time; after a reset the arm holds still.
-    assert sim.set_param('gravity_compensation', True).successful
+    # The torque interface is the robot's: fixed while it runs. A reset takes one period.
+    result = sim.set_param('torque_interface', 'direct')
+    assert not result.successful and 'read-only' in result.reason.lower(), result.reason
     state = sim.reset()
     np.testing.assert_allclose(state.position, READY, atol=1e-12)
     assert stamp_ns(state) == last + PERIOD_NS, 'a reset takes one period of its own'
-    for _ in range(10):
-        state = sim.step([0.0] * 7)
-    assert np.abs(np.subtract(state.position, READY)).max() < 1e-9
 
     # Bad run-time values are refused with the reason; a good configuration is used by reset.
     result = sim.set_param('initial_positions', [0.0, 3.0, 0.0, -2.356, 0.0, 1.571, 0.0])
@@ -179,6 +180,7 @@ def test_lockstep(ros):
     ('executor', 'multi', 'must be one of'),
     ('realtime_priority', 99, 'must be an integer in [0, 98]'),
     ('cpu_affinity', '0-x', 'is not a CPU list'),
+    ('torque_interface', 'soft', 'must be one of'),
 ])
 def test_bad_start_parameter_stops_the_node(ros, name, value, says):
     """A refused start value: the node exits non-zero with a message naming the parameter."""

@@ -18,7 +18,8 @@ from predctl_ros.lazy_exports import lazy_exports
 _EXPORTS = {
     'GoalReport': 'goals', 'GoalResult': 'goals', 'GoalSource': 'goals',
     'CheckpointMismatch': 'runner', 'PANDA_TASK': 'runner', 'PolicyRunner': 'runner',
-    'StepStats': 'runner',
+    'SHIPPED_CHECKPOINT': 'runner', 'StepStats': 'runner',
+    'checkpoint_torque_interface': 'runner', 'resolve_checkpoint': 'runner',
     'COLUMN_RADIUS_M': 'workspace', 'FLOOR_MARGIN_M': 'workspace',
     'GoalChecker': 'workspace', 'GoalRejected': 'workspace', 'REACH_M': 'workspace',
     'SHOULDER_M': 'workspace',

@@ -15,6 +15,7 @@ fits the robot and the control period, and maps joint states to joint torques:
    others (joint 7, which the simulator holds).
 """
 
+import os
 from pathlib import Path
 import time
 from typing import Optional
@@ -22,10 +23,41 @@ from typing import Optional
 import mujoco
 import numpy as np
 
+from predctl_ros.envs import torque_interfaces
 from predctl_ros.envs.tasks import make_task
-from predctl_ros.snn.checkpoint import CheckpointError, load_checkpoint
+from predctl_ros.resources import ResourceNotFoundError, share_path
+from predctl_ros.snn.checkpoint import CheckpointError, load_checkpoint, read_header
 
 PANDA_TASK = 'panda_reach'
+SHIPPED_CHECKPOINT = ('models', 'panda_reach_snn.safetensors')
+
+
+def resolve_checkpoint(value: str) -> str:
+    """
+    Return the checkpoint file a ``checkpoint`` setting names.
+
+    :param value: a path; empty = the shipped model.
+    :return: a path (not checked for existence unless it is the shipped one).
+    :raises CheckpointError: the shipped model is not installed.
+    """
+    if value:
+        return os.path.expanduser(value)
+    try:
+        return share_path(*SHIPPED_CHECKPOINT)
+    except ResourceNotFoundError as exc:
+        raise CheckpointError(f'no checkpoint given and the shipped one is missing: {exc}')
+
+
+def checkpoint_torque_interface(path) -> str:
+    """
+    Return the torque interface a checkpoint was trained with, reading only its header.
+
+    :param path: checkpoint file.
+    :return: an interface name (checkpoints from before the option: ``direct``).
+    :raises CheckpointError: the file is missing or has no valid header.
+    """
+    options = read_header(path).get('task_options') or {}
+    return options.get('torque_interface', torque_interfaces.DEFAULT)
 
 
 class CheckpointMismatch(CheckpointError):
@@ -36,7 +68,7 @@ class PolicyRunner:
     """Checkpoint, task and stepper of one policy; ``step`` maps a joint state to torques."""
 
     def __init__(self, path, *, task_id: str = PANDA_TASK, control_dt_s: Optional[float] = None,
-                 n_joints: int = 7):
+                 n_joints: int = 7, torque_interface: Optional[str] = None):
         """
         Load and validate a checkpoint.
 
@@ -44,6 +76,9 @@ class PolicyRunner:
         :param task_id: the task the robot runs; the checkpoint must be trained on it.
         :param control_dt_s: the control period the caller runs at; None skips the check.
         :param n_joints: joints of the robot (length of joint states and commands).
+        :param torque_interface: what the robot adds to a torque command
+            (:mod:`predctl_ros.envs.torque_interfaces`); the checkpoint must be trained
+            with it. None skips the check.
         :raises CheckpointError: the file is missing or corrupt (message names the file).
         :raises CheckpointMismatch: it does not fit (message names the file and the mismatch).
         """
@@ -60,6 +95,11 @@ class PolicyRunner:
             raise CheckpointMismatch(f'{where}: task options {ckpt.task_options} do not '
                                      f'build {ckpt.task!r}: {exc}') from exc
         spec = self.task.spec
+        trained = getattr(self.task, 'torque_interface', None)
+        if torque_interface is not None and trained is not None \
+                and trained.name != torque_interface:
+            raise CheckpointMismatch(f'{where}: trained with torque_interface '
+                                     f'{trained.name!r}, the robot has {torque_interface!r}')
         if len(spec.joint_names) != n_joints:
             raise CheckpointMismatch(f'{where}: task {spec.task_id!r} has '
                                      f'{len(spec.joint_names)} joints, the robot {n_joints}')

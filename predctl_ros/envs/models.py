@@ -85,7 +85,7 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
                floor_z_m: float = 0.0,
                hold_joints=None, hold_kp: float = 200.0, hold_dampratio: float = 1.0,
                damping: Optional[float] = None, friction: Optional[float] = None,
-               armature: float = 0.1,
+               added_damping=None, armature: float = 0.1,
                integrator: str = 'implicitfast', gravity: bool = True,
                gravity_compensation: bool = False, rgba=None) -> mujoco.MjSpec:
     """
@@ -104,6 +104,8 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
         (None keeps the URDF's; 0 for analytic tests).
     :param friction: dry joint friction in Nm for every joint, replacing the URDF's
         ``<dynamics friction>`` (None keeps the URDF's).
+    :param added_damping: damping in Nm s/rad a controller adds on top of the joints' own
+        (after ``damping``): one number per joint in the URDF's order, or None.
     :param armature: rotor inertia added to each joint in kg m^2 (simulator choice).
     :param integrator: one of 'euler', 'implicitfast', 'implicit', 'rk4'.
     :param gravity: keep gravity (-9.81 m/s^2 along z) on.
@@ -136,9 +138,18 @@ def build_spec(urdf: str, ee_body: str, *, timestep_s: float = 0.002, floor: boo
             raise ValueError(f'damping: {len(damping)} values for the {len(joints)} joints of '
                              f'{urdf}')
         damping = np.broadcast_to(np.asarray(damping, dtype=float), len(joints))
+    if added_damping is not None:
+        added_damping = np.asarray(added_damping, dtype=float)
+        if added_damping.shape != (len(joints),) or not np.all(np.isfinite(added_damping)) \
+                or np.any(added_damping < 0):
+            raise ValueError(f'added_damping: need {len(joints)} finite values >= 0 for the '
+                             f'joints of {urdf}, got {added_damping.tolist()}')
     for index, joint in enumerate(joints):
         if damping is not None:
             _set_scalar(joint, 'damping', float(damping[index]))
+        if added_damping is not None:
+            own = float(np.ravel(joint.damping)[0])
+            _set_scalar(joint, 'damping', own + float(added_damping[index]))
         if friction is not None:
             joint.frictionloss = friction
         joint.armature = armature

@@ -17,11 +17,13 @@ A command is 7 torques (Nm), one per joint in model order:
   where the policy has no joint-7 action); the command's 7th entry is added on top as an
   extra joint torque, clipped to the joint's effort limit (12 Nm). The policy sends 0.
 
-Gravity compensation (optional, off as in the method) cancels gravity in every physics
-step, as Franka's own controller does below the user's torque command: gravity only,
-not the Coriolis and centrifugal terms (those stay the controller's business). It uses
-MuJoCo's body gravity compensation, compiled in but inactive unless switched on, so the
-physics is unchanged when it is off.
+What the robot adds to the command is the torque interface
+(:mod:`predctl_ros.envs.torque_interfaces`), as in the task: ``direct`` (the method's:
+nothing) or ``franka_damped`` (gravity compensated as Franka's own controller does below
+the user's torque command, plus the joint damping of its 1 kHz loop). Gravity
+compensation cancels gravity only, not the Coriolis and centrifugal terms (those stay
+the controller's business). It uses MuJoCo's body gravity compensation, compiled in but
+inactive where the interface has none, so the physics is the task's either way.
 
 The damped hold (for a controller that went silent) applies gravity compensation plus a
 joint damping of ``hold_damping`` Nm s/rad, integrated implicitly so that it is stable
@@ -42,7 +44,7 @@ from typing import Optional
 import mujoco
 import numpy as np
 
-from predctl_ros.envs import models, physics, tasks, worlds
+from predctl_ros.envs import models, physics, tasks, torque_interfaces, worlds
 from predctl_ros.resources import share_path
 
 
@@ -58,7 +60,8 @@ class SimState:
     """Joint velocities [7] in rad/s."""
     effort: np.ndarray
     """Joint torques [7] in Nm the drives applied in the last physics step (motors,
-    joint-7 servo and extra torque, gravity compensation and hold damping when on)."""
+    joint-7 servo and extra torque, the torque interface's gravity compensation and
+    damping, hold damping when holding)."""
     ee_position: np.ndarray
     """TCP position [3] in metres, in the base frame."""
     ee_orientation: np.ndarray
@@ -75,7 +78,8 @@ class PandaSim:
     def __init__(self, urdf: Optional[str] = None, *,
                  physics_dt_s: float = tasks.PHYSICS_DT_S,
                  control_dt_s: float = tasks.CONTROL_DT_S,
-                 initial_positions=None, gravity_compensation: bool = False,
+                 initial_positions=None,
+                 torque_interface: str = torque_interfaces.DEFAULT,
                  hold_damping: float = 20.0, base_body: str = 'panda_link0'):
         """
         Load the model and put the arm at rest in the initial configuration.
@@ -85,7 +89,8 @@ class PandaSim:
         :param control_dt_s: control period in seconds; an integer multiple of physics_dt_s.
         :param initial_positions: 7 joint angles in rad (default: Franka's "ready" pose
             [0, -pi/4, 0, -3pi/4, 0, pi/2, 0]).
-        :param gravity_compensation: cancel gravity in every physics step.
+        :param torque_interface: what the robot adds to a torque command (gravity
+            compensation, damping); the interface the policy was trained with.
         :param hold_damping: joint damping of the damped hold in Nm s/rad (>= 0).
         :param base_body: the link poses are expressed in.
         :raises ValueError: on a control period that is not a whole number of physics
@@ -93,9 +98,12 @@ class PandaSim:
         """
         self.n_substeps = tasks.substeps_per_control(control_dt_s, physics_dt_s)
         self.urdf = urdf or share_path(*models.PANDA_URDF)
+        interface = torque_interfaces.torque_interface(torque_interface)
         options = dict(tasks.PandaReachTask.default_model_options)
-        # Compensation compiled in so it can be switched at run time (MuJoCo counts
-        # gravcomp bodies at compile time); body_gravcomp = 0 keeps the task's physics.
+        options.update(torque_interfaces.model_options(interface.name))
+        # Compensation compiled in so that the damped hold can switch it on (MuJoCo counts
+        # gravcomp bodies at compile time); body_gravcomp = 0 keeps the task's physics
+        # where the interface has none.
         options['gravity_compensation'] = True
         spec = models.build_spec(self.urdf, models.PANDA_EE_BODY, timestep_s=physics_dt_s,
                                  hold_joints=('panda_joint7',), rgba=models.PANDA_RGBA,
@@ -122,7 +130,9 @@ class PandaSim:
         except KeyError:
             raise ValueError(f'{self.urdf}: no link named {base_body!r} to express poses '
                              'in') from None
-        self.gravity_compensation = bool(gravity_compensation)
+        self.torque_interface = interface.name
+        self.gravity_compensation = interface.gravity_compensation
+        self._drive_damping = np.array(interface.added_damping)
         self.hold_damping = 0.0
         self.set_hold_damping(hold_damping)
         if initial_positions is None:
@@ -306,15 +316,14 @@ class PandaSim:
         Return the joint torques the drives applied in the last physics step.
 
         :return: Nm [7]: actuators (motors, joint-7 servo) + extra torque + gravity
-            compensation when on - hold damping when holding.
+            compensation when on - the interface's damping - hold damping when holding.
         """
         data = self.data
         effort = data.qfrc_actuator + data.qfrc_applied
         if self.holding or self.gravity_compensation:
             effort = effort + data.qfrc_gravcomp
-        if self.holding:
-            effort = effort - self.hold_damping * data.qvel
-        return effort.copy()
+        damping = self._drive_damping + (self.hold_damping if self.holding else 0.0)
+        return effort - damping * data.qvel
 
     def state(self) -> SimState:
         """

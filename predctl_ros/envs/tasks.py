@@ -18,7 +18,7 @@ import math
 import mujoco
 import numpy as np
 
-from predctl_ros.envs import models, physics
+from predctl_ros.envs import models, physics, torque_interfaces
 from predctl_ros.resources import share_path
 
 CONTROL_DT_S = 0.02
@@ -335,6 +335,8 @@ class PandaReachTask(ReachTask):
     :math:`\tau_j = a_j \tau^{max}_j` with :math:`\tau^{max}` = (87, 87, 87, 87, 12, 12) Nm.
     Joint 7 is held at 0 rad by a PD servo (kp 200 Nm/rad, critically damped, +-12 Nm);
     it does not move the TCP, which lies on its axis.
+    What the robot adds to these torques (gravity compensation, joint damping of its 1 kHz
+    loop) is the task's ``torque_interface`` (:mod:`predctl_ros.envs.torque_interfaces`).
 
     Observation (9, or 15 with ``velocities=True``):
 
@@ -358,17 +360,22 @@ class PandaReachTask(ReachTask):
     urdf = models.PANDA_URDF
     min_tcp_height_m = 0.05
 
-    def __init__(self, *, velocities: bool = False, **kwargs):
+    def __init__(self, *, velocities: bool = False,
+                 torque_interface: str = torque_interfaces.DEFAULT, **kwargs):
         """
         Build the task.
 
         :param velocities: append scaled joint velocities 1-6 to the observation.
+        :param torque_interface: what the robot adds to a torque command
+            (:mod:`predctl_ros.envs.torque_interfaces`).
         :param kwargs: options of :class:`ReachTask`.
         """
         self.velocities = bool(velocities)
+        self.torque_interface = torque_interfaces.torque_interface(torque_interface)
         super().__init__(**kwargs)
 
     def _load_model(self, physics_dt_s, options):
+        options = {**torque_interfaces.model_options(self.torque_interface.name), **options}
         return models.load_panda_model(timestep_s=physics_dt_s, hold_joint7=True, **options)
 
     def _make_spec(self, episode_steps, control_dt_s, physics_dt_s):

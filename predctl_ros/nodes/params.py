@@ -12,6 +12,7 @@ import math
 import time
 from typing import Any, Callable, Dict, Iterable, NamedTuple, Optional
 
+from predctl_ros.envs import torque_interfaces
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, SetParametersResult
 
 # A check returns None when the value is fine, else the reason it is refused.
@@ -92,6 +93,13 @@ MODE = Param('mode', 'realtime', 'realtime: paced by the wall clock; lockstep: o
              'period per command, deterministic.', one_of('realtime', 'lockstep'),
              read_only=True)
 COMMON = (JOINT_NAMES, BASE_FRAME, CONTROL_RATE, MODE)
+# The robot's side of a torque command; the simulator applies it and the policy node only
+# runs checkpoints trained with it. The stack sets both from the checkpoint it launches.
+TORQUE_INTERFACE = Param(
+    'torque_interface', torque_interfaces.DEFAULT, 'What the robot adds to a torque command: '
+    "direct (nothing, the method's) or franka_damped (gravity compensation and the joint "
+    "damping of Franka's 1 kHz loop); policies must be trained with it.",
+    one_of(*torque_interfaces.INTERFACES), read_only=True)
 
 
 def _descriptor(param: Param) -> ParameterDescriptor:

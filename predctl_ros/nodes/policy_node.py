@@ -27,18 +27,17 @@ Behaviour a user sees:
   network keeps running.
 """
 
-import os
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PointStamped, PoseStamped
 import numpy as np
-from predctl_ros.control import GoalChecker, GoalRejected, PolicyRunner, StepStats
+from predctl_ros.control import (GoalChecker, GoalRejected, PolicyRunner, resolve_checkpoint,
+                                 StepStats)
 from predctl_ros.nodes import params
 from predctl_ros.nodes.params import Param
 from predctl_ros.nodes.run import run_node
 from predctl_ros.nodes.scheduling import SCHEDULING
-from predctl_ros.resources import ResourceNotFoundError, share_path
 from predctl_ros.snn.checkpoint import CheckpointError
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -48,7 +47,6 @@ from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker
 
-SHIPPED_CHECKPOINT = ('models', 'panda_reach_snn.safetensors')
 LATE_SHARE = 0.1   # of the control period: a command later than this after its state is late
 
 
@@ -80,22 +78,6 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
-def resolve_checkpoint(value: str) -> str:
-    """
-    Return the checkpoint file a parameter value names.
-
-    :param value: the ``checkpoint`` parameter; empty = the shipped model.
-    :return: a path (not checked for existence unless it is the shipped one).
-    :raises CheckpointError: the shipped model is not installed.
-    """
-    if value:
-        return os.path.expanduser(value)
-    try:
-        return share_path(*SHIPPED_CHECKPOINT)
-    except ResourceNotFoundError as exc:
-        raise CheckpointError(f'no checkpoint given and the shipped one is missing: {exc}')
-
-
 class PolicyNode(Node):
     """Joint states and goals in, SNN joint torques out."""
 
@@ -107,12 +89,13 @@ class PolicyNode(Node):
         :raises predctl_ros.nodes.params.ParameterError: a parameter value is refused.
         """
         super().__init__('policy_node', **kwargs)
-        values = params.declare(self, [*params.COMMON, *SCHEDULING, *OWN],
+        values = params.declare(self, [*params.COMMON, params.TORQUE_INTERFACE, *SCHEDULING, *OWN],
                                 on_change=self._on_change)
         self.joint_names = list(values['joint_names'])
         self.base_frame = values['base_frame']
         self.mode = values['mode']
         self.control_dt_s = 1.0 / values['control_rate_hz']
+        self.torque_interface = values['torque_interface']
         self.goal_height = values['goal_height']
         self.stale_timeout = values['stale_timeout']
         self.checker = GoalChecker(values['accepted_frames'])
@@ -161,7 +144,8 @@ class PolicyNode(Node):
 
     def _load(self, value: str) -> PolicyRunner:
         return PolicyRunner(resolve_checkpoint(value), control_dt_s=self.control_dt_s,
-                            n_joints=len(self.joint_names))
+                            n_joints=len(self.joint_names),
+                            torque_interface=self.torque_interface)
 
     def _new_stats(self) -> StepStats:
         # Late = over a tenth of the control period (2 ms at 50 Hz) from state to command.

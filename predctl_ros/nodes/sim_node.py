@@ -62,9 +62,6 @@ PHYSICS_DT = params.Param(
     'physics_dt', tasks.PHYSICS_DT_S, 'MuJoCo timestep in s; the control period must be a '
     'whole number of them (the policy was trained with 0.002 s at 50 Hz).',
     params.in_range(1e-4, 0.01), read_only=True, low=1e-4, high=0.01)
-GRAVITY_COMPENSATION = params.Param(
-    'gravity_compensation', False, 'Cancel gravity inside the simulated robot, as '
-    "Franka's own controller does (off in the method).", _is_bool)
 COMMAND_TIMEOUT = params.Param(
     'command_timeout', 0.1, 'realtime: seconds without a command before the damped hold.',
     params.in_range(0.001, 60.0), low=0.001, high=60.0)
@@ -99,7 +96,8 @@ class SimNode(Node):
     # -- setup ---------------------------------------------------------------------------
 
     def _setup(self):
-        first = params.declare(self, [*params.COMMON, *SCHEDULING, URDF, PHYSICS_DT])
+        first = params.declare(self, [*params.COMMON, *SCHEDULING, URDF, PHYSICS_DT,
+                                      params.TORQUE_INTERFACE])
         name = self.get_name()
         rate = first['control_rate_hz']
         try:
@@ -113,7 +111,8 @@ class SimNode(Node):
             self.sim = panda_sim.PandaSim(first['urdf'] or None,
                                           physics_dt_s=first['physics_dt'],
                                           control_dt_s=1.0 / rate,
-                                          base_body=first['base_frame'])
+                                          base_body=first['base_frame'],
+                                          torque_interface=first['torque_interface'])
         except Exception as exc:  # a file that is no Panda URDF can fail in many ways
             which = 'base_frame' if 'no link named' in str(exc) else 'urdf'
             raise params.ParameterError(f'{name}: parameter {which!r}: '
@@ -141,8 +140,8 @@ class SimNode(Node):
         initial_positions = params.Param('initial_positions', INITIAL_POSITIONS_DEFAULT,
                                          INITIAL_POSITION_DESCRIPTION,
                                          initial_positions_problem)
-        second = params.declare(self, [initial_positions, GRAVITY_COMPENSATION,
-                                       COMMAND_TIMEOUT, HOLD_DAMPING, PUBLISH_EE_MARKER],
+        second = params.declare(self, [initial_positions, COMMAND_TIMEOUT, HOLD_DAMPING,
+                                       PUBLISH_EE_MARKER],
                                 on_change=self._on_change)
         for key, value in second.items():
             self._on_change(key, value)
@@ -180,8 +179,8 @@ class SimNode(Node):
         self._publish_state()
         self.get_logger().info(
             f'{self.mode}: {1.0 / sim.control_dt_s:g} Hz control, {sim.n_substeps} physics '
-            f'steps of {sim.model.opt.timestep} s, gravity compensation '
-            f'{"on" if sim.gravity_compensation else "off"}, model {sim.urdf}')
+            f'steps of {sim.model.opt.timestep} s, torque interface {sim.torque_interface}, '
+            f'model {sim.urdf}')
 
     def _to_model(self, values) -> np.ndarray:
         out = np.empty(len(self._order))
@@ -194,8 +193,6 @@ class SimNode(Node):
     def _on_change(self, name, value):
         if name == 'initial_positions':
             self.sim.initial_positions = self._to_model(value)
-        elif name == 'gravity_compensation':
-            self.sim.gravity_compensation = value
         elif name == 'hold_damping':
             self.sim.set_hold_damping(value)
         elif name == 'command_timeout':
@@ -361,7 +358,7 @@ class SimNode(Node):
             'commands_rejected': str(rejected),
             'commands_clipped': str(self._clipped),
             'holding': str(holding).lower(),
-            'gravity_compensation': str(sim.gravity_compensation).lower(),
+            'torque_interface': sim.torque_interface,
             'divergences': str(sim.divergences),
             # Control periods with a joint speed clamped at its limit: each one a motion the
             # real robot would have stopped with a reflex (predctl_ros.envs.physics).
