@@ -33,6 +33,11 @@ def test_bad_settings_are_refused(tmp_path):
         load_config(None, ['distance_loss=l1'])
     with pytest.raises(ValueError, match='distance_softening must be > 0'):
         load_config(None, ['distance_softening=0'])
+    with pytest.raises(ValueError, match=r'speed_margin must be in \(0, 1\]'):
+        load_config(None, ['speed_margin=1.5'])
+    with pytest.raises(ValueError, match='speed_limit needs the joint speeds'):
+        load_config(None, ['speed_limit=1'])
+    assert load_config(None, ['speed_limit=1', 'task_options.velocities=true']).speed_limit == 1
     path = tmp_path / 'bad.yaml'
     path.write_text('colour: red\n')
     with pytest.raises(ValueError, match=r"bad.yaml: unknown setting 'colour' \(value 'red'\); "

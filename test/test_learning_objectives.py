@@ -123,3 +123,38 @@ def test_euclidean_distance_loss_is_exact_and_weighs_near_goals_like_far_ones():
     with pytest.raises(ValueError, match='distance_loss'):
         policy_loss(ConstantPolicy([0.0, 0.0]), Integrator(), start, start[:0], goal, 0, 1,
                     slice(0, 2), distance_loss='l1')
+
+
+class SpeedModel(torch.nn.Module):
+    """Known forward model of [x, y, speed 1, speed 2]: the speeds become the action."""
+
+    def forward(self, x, state=None):
+        s, a = x[..., :4], x[..., 4:]
+        return torch.cat((0.3 * a, a - s[..., 2:]), -1), state
+
+
+def test_speed_penalty_is_exact_and_only_pushes_speeds_above_the_margin():
+    """Speeds (0.95, -0.5) of their limits with margin 0.9: (0.95 - 0.9)^2 per step."""
+    start = torch.zeros(1, 1, 4, dtype=F64)
+    goal = torch.zeros(1, 1, 2, dtype=F64)
+    policy = ConstantPolicy([0.95, -0.5])
+    out = policy_loss(policy, SpeedModel(), start, start[:0, :, :2], goal, warmup=0,
+                      horizon=3, ee_slice=slice(0, 2), speed_weight=2.0,
+                      speed_slice=slice(2, 4), speed_margin=0.9)
+    assert out.speed.item() == pytest.approx(0.05 ** 2, rel=1e-9)
+    assert out.total.item() == pytest.approx(out.distance.item() + 2.0 * 0.05 ** 2, rel=1e-9)
+    # Alone, the penalty's gradient on the action is 2 * 2 * 0.05 on joint 1, 0 on joint 2.
+    speed_only = policy_loss(ConstantPolicy([0.95, -0.5]), SpeedModel(), start,
+                             start[:0, :, :2], goal, warmup=0, horizon=3,
+                             ee_slice=slice(0, 2), speed_slice=slice(2, 4))
+    assert speed_only.speed.item() == 0.0
+    policy.action.grad = None
+    (out.total - out.distance.item()).backward()
+    policy_distance = ConstantPolicy([0.95, -0.5])
+    policy_loss(policy_distance, SpeedModel(), start, start[:0, :, :2], goal, warmup=0,
+                horizon=3, ee_slice=slice(0, 2)).total.backward()
+    from_speed = policy.action.grad - policy_distance.action.grad
+    torch.testing.assert_close(from_speed, torch.tensor([2 * 2 * 0.05, 0.0], dtype=F64))
+    with pytest.raises(ValueError, match='speed_slice'):
+        policy_loss(policy, SpeedModel(), start, start[:0, :, :2], goal, 0, 1, slice(0, 2),
+                    speed_weight=1.0)

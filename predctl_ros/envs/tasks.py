@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import json
 import math
+from typing import Optional
 
 import mujoco
 import numpy as np
@@ -84,6 +85,9 @@ class TaskSpec:
     """Metres per goal unit (1 for the Panda, 0.9 for reach2d)."""
     obs_labels: tuple
     """One short label per observation entry."""
+    speed_slice: Optional[slice] = None
+    """Slice of the observation holding the actuated joints' speeds as fractions of their
+    velocity limits (None when the observation has no velocities)."""
 
     @property
     def substeps(self) -> int:
@@ -388,7 +392,7 @@ class PandaReachTask(ReachTask):
             ee_slice=slice(6, 9), success_threshold=0.05, authors_threshold=0.123,
             authors_norm='l2', joint_names=self.joint_names,
             actuated_joint_names=self.actuated_joint_names, goal_scale_m=1.0,
-            obs_labels=tuple(labels))
+            obs_labels=tuple(labels), speed_slice=slice(9, 15) if self.velocities else None)
 
     def sample_configuration(self, rng):
         """
@@ -461,7 +465,7 @@ class Reach2DTask(ReachTask):
     0-1   hand x, y divided by 0.9 m                           1
     2-3   sin q1, sin q2                                       1
     4-5   cos q1, cos q2                                       1
-    6-7   joint velocity 1-2 divided by 10 rad/s (optional)    1
+    6-7   joint velocity 1-2 / its limit (10 rad/s, optional)  1
     ===== ==================================================== =====
 
     plus Gaussian noise of std ``obs_noise`` on every entry (the authors used 0.01; the
@@ -474,14 +478,13 @@ class Reach2DTask(ReachTask):
 
     task_id = 'reach2d'
     urdf = models.REACH2D_URDF
-    velocity_scale_rad_s = 10.0
 
     def __init__(self, *, obs_noise: float = 0.0, velocities: bool = False, **kwargs):
         """
         Build the task.
 
         :param obs_noise: standard deviation of Gaussian observation noise.
-        :param velocities: append the joint velocities / 10 rad/s to the observation.
+        :param velocities: append the joint velocities / their limits (10 rad/s).
         :param kwargs: options of :class:`ReachTask`.
         """
         self.velocities = bool(velocities)
@@ -501,7 +504,8 @@ class Reach2DTask(ReachTask):
             authors_norm='linf', joint_names=self.joint_names,
             actuated_joint_names=self.actuated_joint_names, goal_scale_m=REACH2D_HAND_SCALE_M,
             obs_labels=('x', 'y', 'sin_q1', 'sin_q2', 'cos_q1', 'cos_q2')
-            + (('qd1', 'qd2') if self.velocities else ()))
+            + (('qd1', 'qd2') if self.velocities else ()),
+            speed_slice=slice(6, 8) if self.velocities else None)
 
     def sample_configuration(self, rng):
         """
@@ -527,7 +531,7 @@ class Reach2DTask(ReachTask):
         np.sin(qpos, out=out[:, 2:4])
         np.cos(qpos, out=out[:, 4:6])
         if self.velocities:
-            np.divide(qvel, self.velocity_scale_rad_s, out=out[:, 6:8])
+            np.divide(qvel, self.velocity_limits, out=out[:, 6:8])
         if self.obs_noise > 0:
             for row, rng in zip(out, rngs):
                 row += rng.normal(0.0, self.obs_noise, size=out.shape[1])

@@ -91,6 +91,13 @@ class TrainConfig:
     """Weight of the mean squared action in the policy loss."""
     action_smoothness: float = 0.0
     """Weight of the mean squared action change in the policy loss."""
+    speed_limit: float = 0.0
+    """Weight of the imagined joint-speed penalty in the policy loss: mean over imagined
+    steps and samples of the sum over joints of max(0, |qd| / qd_max - speed_margin)^2.
+    Not the authors'; a policy for the real robot must stay under the velocity limits,
+    where the robot stops with a reflex. Needs velocities in the observation."""
+    speed_margin: float = 0.9
+    """Fraction of each joint's velocity limit where the speed penalty starts."""
     rate_reg: float = 0.0
     """Weight of the firing-rate upper-bound penalty of the network being trained (P in
     its loss, pi in the policy and imitation losses): mean over samples and hidden neurons
@@ -188,9 +195,15 @@ class TrainConfig:
                 errors.append(f'{name} must be >= 1, got {getattr(self, name)}')
         for name in ('warmup', 'model_batches', 'policy_batches', 'weight_decay', 'threads',
                      'imitation_iterations', 'imitation_batches', 'action_noise',
-                     'action_magnitude', 'action_smoothness', 'rate_reg', 'membrane_reg'):
+                     'action_magnitude', 'action_smoothness', 'speed_limit', 'rate_reg',
+                     'membrane_reg'):
             if not getattr(self, name) >= 0:   # NaN fails too
                 errors.append(f'{name} must be >= 0, got {getattr(self, name)}')
+        if not 0.0 < self.speed_margin <= 1.0:
+            errors.append(f'speed_margin must be in (0, 1], got {self.speed_margin}')
+        if self.speed_limit > 0 and not self.task_options.get('velocities'):
+            errors.append('speed_limit needs the joint speeds in the observation: set '
+                          'task_options.velocities: true')
         if not 0.0 < self.rate_max_hz < float('inf'):
             errors.append(f'rate_max_hz must be > 0 and finite, got {self.rate_max_hz}')
         if not -float('inf') < self.membrane_min < 1.0:

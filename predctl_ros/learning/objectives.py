@@ -14,7 +14,8 @@ Policy (pi, trained through the frozen P): warm up both networks W steps on
 recorded data, then imagine H steps, :math:`a = \pi(s, g)`, :math:`s \leftarrow
 s + P(s, a)`; the loss is the squared distance of the predicted end effector
 :math:`s[ee]` to the goal, averaged over the horizon, plus optional action
-magnitude and smoothness terms.  Gradients flow through P into pi.
+magnitude and smoothness terms and an optional penalty on imagined joint speeds
+above a margin of their limits.  Gradients flow through P into pi.
 
 Imitation (optional warm start, not part of the method): the policy regresses onto a
 reference controller's actions at recorded states (DAgger), with the same optional
@@ -105,6 +106,8 @@ class PolicyLoss(NamedTuple):
     distance: Tensor
     magnitude: Tensor
     smoothness: Tensor
+    speed: Optional[Tensor] = None
+    """Imagined joint-speed penalty (0 when off)."""
     rate: Optional[Tensor] = None
     """P_rate of the policy (0 when off)."""
     membrane: Optional[Tensor] = None
@@ -164,7 +167,9 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
                 horizon: int, ee_slice: slice, magnitude_weight: float = 0.0,
                 smoothness_weight: float = 0.0,
                 activity: Optional[ActivityReg] = None, distance_loss: str = 'squared',
-                distance_softening: float = 0.01) -> PolicyLoss:
+                distance_softening: float = 0.01, speed_weight: float = 0.0,
+                speed_slice: Optional[slice] = None,
+                speed_margin: float = 0.9) -> PolicyLoss:
     """
     Return the policy's imagined-rollout loss through the forward model.
 
@@ -182,11 +187,19 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
     :param distance_loss: 'squared' (d^2) or 'euclidean' (sqrt(d^2 + s^2) - s) of the
         imagined end effector's distance d to the goal.
     :param distance_softening: s of the 'euclidean' loss.
+    :param speed_weight: weight of the speed penalty, mean over steps and samples of
+        sum_j max(0, |s[speed_slice]_j| - speed_margin)^2 on the imagined states.
+    :param speed_slice: where the joint speeds, as fractions of their limits, sit in the
+        observation; needed when speed_weight > 0.
+    :param speed_margin: fraction of the limits where the penalty starts.
     :return: PolicyLoss (its distance term in the chosen form).
     """
     if distance_loss not in DISTANCE_LOSSES:
         raise ValueError(f'distance_loss must be one of {DISTANCE_LOSSES}, got '
                          f'{distance_loss!r}')
+    if speed_weight and speed_slice is None:
+        raise ValueError('the speed penalty needs the speeds in the observation '
+                         '(speed_slice)')
     collected = None if activity is None else activity.collector(policy)
     pi_state = model_state = None
     if warmup:
@@ -194,7 +207,7 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
                            collected)
         _, model_state = model(torch.cat((obs[:warmup], action[:warmup]), -1))
     s, target = obs[warmup], goal[warmup]
-    distances, actions = [], []
+    distances, actions, speeds = [], [], []
     for _ in range(horizon):
         a, pi_state = _run(policy, torch.cat((s, target), -1)[None], pi_state, collected)
         delta, model_state = model(torch.cat((s, a[0]), -1)[None], model_state)
@@ -205,16 +218,22 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
                               - distance_softening).mean())
         else:
             distances.append(squared.mean())
+        if speed_weight:
+            excess = torch.relu(s[:, speed_slice].abs() - speed_margin)
+            speeds.append((excess ** 2).sum(-1).mean())
         actions.append(a[0])
     acts = torch.stack(actions)
     distance = torch.stack(distances).mean()
     magnitude, smoothness = _action_terms(acts)
     total = distance + magnitude_weight * magnitude + smoothness_weight * smoothness
+    speed = torch.stack(speeds).mean() if speeds else distance.new_zeros(())
+    if speeds:
+        total = total + speed_weight * speed
     penalty, rate, membrane = (activity or ActivityReg()).terms(collected, total)
     if collected is not None:
         total = total + penalty
     return PolicyLoss(total, distance.detach(), magnitude.detach(), smoothness.detach(),
-                      rate.detach(), membrane.detach())
+                      speed.detach(), rate.detach(), membrane.detach())
 
 
 def imitation_loss(policy, obs: Tensor, goal: Tensor, label: Tensor, warmup: int,

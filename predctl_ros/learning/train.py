@@ -555,7 +555,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                     torch.from_numpy(w.action).to(device),
                     torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(device),
                     cfg.warmup, cfg.horizon, ee, cfg.action_magnitude, cfg.action_smoothness,
-                    activity, cfg.distance_loss, cfg.distance_softening)
+                    activity, cfg.distance_loss, cfg.distance_softening, cfg.speed_limit,
+                    spec.speed_slice, cfg.speed_margin)
             _step(policy_opt, policy, out_loss.total, cfg.grad_clip)
             policy_losses.append(out_loss.distance.item())
         model.requires_grad_(True)
