@@ -38,6 +38,8 @@ def test_bad_settings_are_refused(tmp_path):
     with pytest.raises(ValueError, match='speed_limit needs the joint speeds'):
         load_config(None, ['speed_limit=1'])
     assert load_config(None, ['speed_limit=1', 'task_options.velocities=true']).speed_limit == 1
+    with pytest.raises(ValueError, match='position_limit must be >= 0'):
+        load_config(None, ['position_limit=-1'])
     path = tmp_path / 'bad.yaml'
     path.write_text('colour: red\n')
     with pytest.raises(ValueError, match=r"bad.yaml: unknown setting 'colour' \(value 'red'\); "

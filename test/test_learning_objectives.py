@@ -158,3 +158,17 @@ def test_speed_penalty_is_exact_and_only_pushes_speeds_above_the_margin():
     with pytest.raises(ValueError, match='speed_slice'):
         policy_loss(policy, SpeedModel(), start, start[:0, :, :2], goal, 0, 1, slice(0, 2),
                     speed_weight=1.0)
+
+
+def test_joint_angle_penalty_counts_only_what_lies_beyond_the_soft_limits():
+    """Scaled angles (1.2, -0.5): (1.2 - 1)^2 per step, whatever the speed penalty does."""
+    start = torch.tensor([[[0.0, 0.0, 1.2, -0.5]]], dtype=F64)
+    goal = torch.zeros(1, 1, 2, dtype=F64)
+    out = policy_loss(ConstantPolicy([0.0, 0.0]), Integrator(), start, start[:0, :, :2],
+                      goal, warmup=0, horizon=2, ee_slice=slice(0, 2), position_weight=3.0,
+                      position_slice=slice(2, 4))
+    assert out.position.item() == pytest.approx(0.2 ** 2, rel=1e-9)
+    assert out.total.item() == pytest.approx(out.distance.item() + 3.0 * 0.2 ** 2, rel=1e-9)
+    with pytest.raises(ValueError, match='position_slice'):
+        policy_loss(ConstantPolicy([0.0, 0.0]), Integrator(), start, start[:0, :, :2], goal,
+                    0, 1, slice(0, 2), position_weight=1.0)

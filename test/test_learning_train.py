@@ -8,6 +8,7 @@ import json
 from predctl_ros.learning.config import load_config
 from predctl_ros.learning.train import train
 from predctl_ros.snn.checkpoint import load_checkpoint
+import pytest
 import torch
 
 SMALL = ['envs=8', 'heldout_share=0.25', 'episode_steps=40', 'horizon=10', 'batch=16',
@@ -90,3 +91,10 @@ def test_best_checkpoint_follows_the_validation_score(tmp_path, monkeypatch):
     assert load_checkpoint(tmp_path / 'best.safetensors').header['extra']['iteration'] == 3
     train(load_config(None, SMALL + ['iterations=1']), tmp_path, log=lambda s: None)
     assert json.loads((tmp_path / 'best.json').read_text())['iteration'] == 1
+
+
+def test_joint_angle_penalty_needs_a_task_that_observes_its_angles(tmp_path):
+    cfg = load_config(None, SMALL + ['iterations=1', 'position_limit=1.0'])
+    with pytest.raises(ValueError, match="position_limit: task 'reach2d' does not observe"):
+        train(cfg, tmp_path, log=lambda s: None)
+    assert not (tmp_path / 'model.safetensors').exists()

@@ -88,6 +88,9 @@ class TaskSpec:
     speed_slice: Optional[slice] = None
     """Slice of the observation holding the actuated joints' speeds as fractions of their
     velocity limits (None when the observation has no velocities)."""
+    position_slice: Optional[slice] = None
+    """Slice of the observation holding the actuated joints' angles scaled so that +-1
+    are the soft limits (None when the observation has no such angles)."""
 
     @property
     def substeps(self) -> int:
@@ -392,7 +395,8 @@ class PandaReachTask(ReachTask):
             ee_slice=slice(6, 9), success_threshold=0.05, authors_threshold=0.123,
             authors_norm='l2', joint_names=self.joint_names,
             actuated_joint_names=self.actuated_joint_names, goal_scale_m=1.0,
-            obs_labels=tuple(labels), speed_slice=slice(9, 15) if self.velocities else None)
+            obs_labels=tuple(labels), speed_slice=slice(9, 15) if self.velocities else None,
+            position_slice=slice(0, 6))
 
     def sample_configuration(self, rng):
         """

@@ -98,6 +98,12 @@ class TrainConfig:
     where the robot stops with a reflex. Needs velocities in the observation."""
     speed_margin: float = 0.9
     """Fraction of each joint's velocity limit where the speed penalty starts."""
+    position_limit: float = 0.0
+    """Weight of the imagined joint-angle penalty in the policy loss: mean over imagined
+    steps and samples of the sum over joints of max(0, |q_s| - 1)^2, q_s the angle scaled
+    so that +-1 are the soft limits (80 % of the range, where all goals lie). Not the
+    authors'; keeps the policy off the joint stops, where P's errors are largest and the
+    real robot stops with a reflex. Needs a task that observes its joint angles (Panda)."""
     rate_reg: float = 0.0
     """Weight of the firing-rate upper-bound penalty of the network being trained (P in
     its loss, pi in the policy and imitation losses): mean over samples and hidden neurons
@@ -195,8 +201,8 @@ class TrainConfig:
                 errors.append(f'{name} must be >= 1, got {getattr(self, name)}')
         for name in ('warmup', 'model_batches', 'policy_batches', 'weight_decay', 'threads',
                      'imitation_iterations', 'imitation_batches', 'action_noise',
-                     'action_magnitude', 'action_smoothness', 'speed_limit', 'rate_reg',
-                     'membrane_reg'):
+                     'action_magnitude', 'action_smoothness', 'speed_limit',
+                     'position_limit', 'rate_reg', 'membrane_reg'):
             if not getattr(self, name) >= 0:   # NaN fails too
                 errors.append(f'{name} must be >= 0, got {getattr(self, name)}')
         if not 0.0 < self.speed_margin <= 1.0:

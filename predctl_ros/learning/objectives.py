@@ -14,8 +14,9 @@ Policy (pi, trained through the frozen P): warm up both networks W steps on
 recorded data, then imagine H steps, :math:`a = \pi(s, g)`, :math:`s \leftarrow
 s + P(s, a)`; the loss is the squared distance of the predicted end effector
 :math:`s[ee]` to the goal, averaged over the horizon, plus optional action
-magnitude and smoothness terms and an optional penalty on imagined joint speeds
-above a margin of their limits.  Gradients flow through P into pi.
+magnitude and smoothness terms and optional penalties on imagined joint angles beyond
+their soft limits and joint speeds above a margin of their limits.  Gradients flow
+through P into pi.
 
 Imitation (optional warm start, not part of the method): the policy regresses onto a
 reference controller's actions at recorded states (DAgger), with the same optional
@@ -92,6 +93,11 @@ def _run(net, x: Tensor, state, collected: Optional[ActivityPenalty]):
     return net(*args) if collected is None else net(*args, monitor=collected)
 
 
+def _excess(values: Tensor, bound: float) -> Tensor:
+    # Sum over joints of the squared amount beyond +-bound, mean over the batch.
+    return (torch.relu(values.abs() - bound) ** 2).sum(-1).mean()
+
+
 def _action_terms(acts: Tensor) -> tuple:
     magnitude = (acts ** 2).mean()
     smoothness = ((acts[1:] - acts[:-1]) ** 2).mean() if acts.shape[0] > 1 else (
@@ -108,6 +114,8 @@ class PolicyLoss(NamedTuple):
     smoothness: Tensor
     speed: Optional[Tensor] = None
     """Imagined joint-speed penalty (0 when off)."""
+    position: Optional[Tensor] = None
+    """Imagined joint-angle penalty (0 when off)."""
     rate: Optional[Tensor] = None
     """P_rate of the policy (0 when off)."""
     membrane: Optional[Tensor] = None
@@ -168,8 +176,9 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
                 smoothness_weight: float = 0.0,
                 activity: Optional[ActivityReg] = None, distance_loss: str = 'squared',
                 distance_softening: float = 0.01, speed_weight: float = 0.0,
-                speed_slice: Optional[slice] = None,
-                speed_margin: float = 0.9) -> PolicyLoss:
+                speed_slice: Optional[slice] = None, speed_margin: float = 0.9,
+                position_weight: float = 0.0,
+                position_slice: Optional[slice] = None) -> PolicyLoss:
     """
     Return the policy's imagined-rollout loss through the forward model.
 
@@ -192,6 +201,10 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
     :param speed_slice: where the joint speeds, as fractions of their limits, sit in the
         observation; needed when speed_weight > 0.
     :param speed_margin: fraction of the limits where the penalty starts.
+    :param position_weight: weight of the joint-angle penalty, mean over steps and samples
+        of sum_j max(0, |s[position_slice]_j| - 1)^2 on the imagined states.
+    :param position_slice: where the joint angles, scaled so that +-1 are the soft limits,
+        sit in the observation; needed when position_weight > 0.
     :return: PolicyLoss (its distance term in the chosen form).
     """
     if distance_loss not in DISTANCE_LOSSES:
@@ -200,6 +213,9 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
     if speed_weight and speed_slice is None:
         raise ValueError('the speed penalty needs the speeds in the observation '
                          '(speed_slice)')
+    if position_weight and position_slice is None:
+        raise ValueError('the joint-angle penalty needs the scaled angles in the '
+                         'observation (position_slice)')
     collected = None if activity is None else activity.collector(policy)
     pi_state = model_state = None
     if warmup:
@@ -207,7 +223,7 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
                            collected)
         _, model_state = model(torch.cat((obs[:warmup], action[:warmup]), -1))
     s, target = obs[warmup], goal[warmup]
-    distances, actions, speeds = [], [], []
+    distances, actions, speeds, positions = [], [], [], []
     for _ in range(horizon):
         a, pi_state = _run(policy, torch.cat((s, target), -1)[None], pi_state, collected)
         delta, model_state = model(torch.cat((s, a[0]), -1)[None], model_state)
@@ -219,21 +235,22 @@ def policy_loss(policy, model, obs: Tensor, action: Tensor, goal: Tensor, warmup
         else:
             distances.append(squared.mean())
         if speed_weight:
-            excess = torch.relu(s[:, speed_slice].abs() - speed_margin)
-            speeds.append((excess ** 2).sum(-1).mean())
+            speeds.append(_excess(s[:, speed_slice], speed_margin))
+        if position_weight:
+            positions.append(_excess(s[:, position_slice], 1.0))
         actions.append(a[0])
     acts = torch.stack(actions)
     distance = torch.stack(distances).mean()
     magnitude, smoothness = _action_terms(acts)
     total = distance + magnitude_weight * magnitude + smoothness_weight * smoothness
     speed = torch.stack(speeds).mean() if speeds else distance.new_zeros(())
-    if speeds:
-        total = total + speed_weight * speed
+    position = torch.stack(positions).mean() if positions else distance.new_zeros(())
+    total = total + speed_weight * speed + position_weight * position
     penalty, rate, membrane = (activity or ActivityReg()).terms(collected, total)
     if collected is not None:
         total = total + penalty
     return PolicyLoss(total, distance.detach(), magnitude.detach(), smoothness.detach(),
-                      speed.detach(), rate.detach(), membrane.detach())
+                      speed.detach(), position.detach(), rate.detach(), membrane.detach())
 
 
 def imitation_loss(policy, obs: Tensor, goal: Tensor, label: Tensor, warmup: int,

@@ -407,6 +407,9 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     spec = envs.task_spec(cfg.task, **cfg.task_options)
+    if cfg.position_limit and spec.position_slice is None:
+        raise ValueError(f'position_limit: task {cfg.task!r} does not observe its joint '
+                         'angles scaled to the soft limits')
     env = envs.make_batched_env(cfg.task, worlds.stop - worlds.start,
                                 episode_steps=cfg.episode_steps,
                                 num_threads=threads, **cfg.task_options)
@@ -556,7 +559,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                     torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(device),
                     cfg.warmup, cfg.horizon, ee, cfg.action_magnitude, cfg.action_smoothness,
                     activity, cfg.distance_loss, cfg.distance_softening, cfg.speed_limit,
-                    spec.speed_slice, cfg.speed_margin)
+                    spec.speed_slice, cfg.speed_margin, cfg.position_limit,
+                    spec.position_slice)
             _step(policy_opt, policy, out_loss.total, cfg.grad_clip)
             policy_losses.append(out_loss.distance.item())
         model.requires_grad_(True)
