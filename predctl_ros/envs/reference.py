@@ -277,7 +277,7 @@ def reference_controller(task_id: str, task=None, kind: str = 'joint_pd', **gain
 
 
 def evaluate_reference(task_id: str, *, kind: str = 'joint_pd', starts=None, goals=None,
-                       num_threads=None, **gains) -> tuple:
+                       num_threads=None, task_options=None, **gains) -> tuple:
     """
     Run the reference controller on the fixed test set (or given pairs) in one batch.
 
@@ -286,6 +286,7 @@ def evaluate_reference(task_id: str, *, kind: str = 'joint_pd', starts=None, goa
     :param starts: optional starts [N, nq] (default: the test set).
     :param goals: optional goals [N, goal_size] (default: the test set).
     :param num_threads: threads of the batched environment.
+    :param task_options: options of the task (e.g. its torque_interface).
     :param gains: controller gain overrides.
     :return: (per-episode metrics dict of arrays, summary dict, ee trajectories [N, T, G]).
     """
@@ -295,7 +296,7 @@ def evaluate_reference(task_id: str, *, kind: str = 'joint_pd', starts=None, goa
         pairs = tasks_module.test_set(task_id)
         starts = pairs.starts if starts is None else starts
         goals = pairs.goals if goals is None else goals
-    task = tasks_module.make_task(task_id)
+    task = tasks_module.make_task(task_id, **(task_options or {}))
     controller = reference_controller(task_id, task=task, kind=kind, **gains)
     with BatchedReachEnv(task, len(goals), num_threads=num_threads) as env:
         env.reset(seed=0, starts=starts, goals=goals)
