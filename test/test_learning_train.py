@@ -98,3 +98,27 @@ def test_joint_angle_penalty_needs_a_task_that_observes_its_angles(tmp_path):
     with pytest.raises(ValueError, match="position_limit: task 'reach2d' does not observe"):
         train(cfg, tmp_path, log=lambda s: None)
     assert not (tmp_path / 'model.safetensors').exists()
+
+
+def test_a_resumed_run_that_logs_new_columns_widens_its_csv(tmp_path):
+    """A run resumed by a newer version: old rows keep their values, new cells are empty."""
+    from predctl_ros.learning.run_log import RunLog
+    RunLog(tmp_path, {}, resume=False).write({'iteration': 1, 'env_steps': 10, 'loss': 0.5})
+    log = RunLog(tmp_path, {}, resume=True)
+    log.write({'iteration': 2, 'env_steps': 20, 'loss': 0.4, 'speed': 0.1})
+    log.write({'iteration': 3, 'env_steps': 30, 'speed': 0.2})
+    with open(tmp_path / 'metrics.csv', newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ['iteration', 'env_steps', 'loss', 'speed']
+    assert [(r['loss'], r['speed']) for r in rows] == [('0.5', ''), ('0.4', '0.1'),
+                                                       ('', '0.2')]
+
+
+def test_limit_terms_are_logged_when_on(tmp_path):
+    # Ungated: the first iteration trains the policy whatever P's quality.
+    cfg = load_config(None, SMALL + ['iterations=1', 'speed_limit=1.0', 'gate_policy=false',
+                                     'task_options.velocities=true'])
+    train(cfg, tmp_path, log=lambda s: None)
+    with open(tmp_path / 'metrics.csv', newline='') as f:
+        row = next(csv.DictReader(f))
+    assert float(row['policy_speed_excess']) >= 0.0 and row['policy_position_excess'] == ''

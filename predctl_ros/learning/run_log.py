@@ -16,8 +16,10 @@ import subprocess
 import matplotlib
 matplotlib.use('Agg')  # noqa: E402 - headless: choose the backend before pyplot
 import matplotlib.pyplot as plt  # noqa: E402
+from predctl_ros.atomic import atomic_path  # noqa: E402
 
-GROUPS = {'model_loss': 'losses', 'policy_distance': 'losses', 'collect_s': 'charts',
+GROUPS = {'model_loss': 'losses', 'policy_distance': 'losses', 'policy_speed_excess': 'losses',
+          'policy_position_excess': 'losses', 'collect_s': 'charts',
           'model_s': 'charts', 'policy_s': 'charts'}
 
 
@@ -51,15 +53,35 @@ class RunLog:
         self.writer.add_text('hyperparameters', f'|setting|value|\n|-|-|\n{table}\n'
                              f'|git|{_git_sha()}|')
 
+    def _columns(self, row: dict) -> list:
+        # A run resumed by a newer version may log columns the file lacks: widen the file
+        # (old rows get empty cells) rather than append rows under the wrong header.
+        if not self.csv.exists():
+            return list(row)
+        with open(self.csv, newline='') as f:
+            reader = csv.DictReader(f)
+            header = list(reader.fieldnames or [])
+            missing = [key for key in row if key not in header]
+            if not missing:
+                return header
+            rows = list(reader)
+        fields = header + missing
+        with atomic_path(self.csv) as tmp, open(tmp, 'w', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=fields, restval='')
+            writer.writeheader()
+            writer.writerows(rows)
+        return fields
+
     def write(self, row: dict) -> None:
         """
         Record one iteration.
 
         :param row: metrics; must hold 'iteration' and 'env_steps'.
         """
+        fields = self._columns(row)
         new = not self.csv.exists()
         with open(self.csv, 'a', newline='') as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer = csv.DictWriter(f, fieldnames=fields, restval='')
             if new:
                 writer.writeheader()
             writer.writerow(row)

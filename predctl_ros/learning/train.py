@@ -536,7 +536,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                  and not quality.get('free_run_vs_still', 0.0) < 1.0)
 
         # --- imitation: regress the policy onto the teacher's labels ---
-        policy_losses, imitation_losses = [], []
+        policy_losses, imitation_losses, speed_terms, position_terms = [], [], [], []
         for _ in range(cfg.imitation_batches if imitate else 0):
             w = _local(expert.sample(cfg.batch, window, rng), part)
             with precision:
@@ -563,6 +563,10 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                     spec.position_slice)
             _step(policy_opt, policy, out_loss.total, cfg.grad_clip)
             policy_losses.append(out_loss.distance.item())
+            if cfg.speed_limit:
+                speed_terms.append(out_loss.speed.item())
+            if cfg.position_limit:
+                position_terms.append(out_loss.position.item())
         model.requires_grad_(True)
         t_policy = time.perf_counter() - t0 - t_collect - t_model
 
@@ -572,6 +576,10 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         summary = {'iteration': iteration + 1, 'env_steps': (iteration + 1) * cfg.envs *
                    cfg.episode_steps, 'model_loss': mean(model_losses),
                    'policy_distance': mean(policy_losses),
+                   # The limit terms unweighted (empty when off): a policy pushed against
+                   # its joints' stops or speed limits in imagination shows here.
+                   'policy_speed_excess': mean(speed_terms),
+                   'policy_position_excess': mean(position_terms),
                    'imitation_loss': mean(imitation_losses),
                    'policy_gated': gated, 'imagined_distance': imagined,
                    'real_distance': real,
