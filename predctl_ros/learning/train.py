@@ -558,9 +558,10 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                     torch.from_numpy(w.action).to(device),
                     torch.from_numpy(np.concatenate((w.goal, w.goal[-1:]))).to(device),
                     cfg.warmup, cfg.horizon, ee, cfg.action_magnitude, cfg.action_smoothness,
-                    activity, cfg.distance_loss, cfg.distance_softening, cfg.speed_limit,
-                    spec.speed_slice, cfg.speed_margin, cfg.position_limit,
-                    spec.position_slice)
+                    activity, distance_loss=cfg.distance_loss,
+                    distance_softening=cfg.distance_softening, speed_weight=cfg.speed_limit,
+                    speed_slice=spec.speed_slice, speed_margin=cfg.speed_margin,
+                    position_weight=cfg.position_limit, position_slice=spec.position_slice)
             _step(policy_opt, policy, out_loss.total, cfg.grad_clip)
             policy_losses.append(out_loss.distance.item())
             if cfg.speed_limit:
