@@ -16,6 +16,7 @@ COMMANDS = {
     'ablate': 'ablate',
     'eval': 'evaluate',
     'info': 'info',
+    'export': 'export',
     'render': 'render',
     'bench': 'bench',
     'bringup': 'bringup',
