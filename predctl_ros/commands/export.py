@@ -4,7 +4,7 @@
 
 from predctl_ros.commands import error
 
-HELP = 'export a LIF network of a checkpoint as a NIR graph (Neuromorphic Intermediate Repr.)'
+HELP = 'write a LIF network of a checkpoint as a NIR graph (neuromorphic exchange format)'
 
 
 def add_arguments(parser):
