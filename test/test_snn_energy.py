@@ -5,6 +5,7 @@
 import json
 
 from predctl_ros.cli import main
+from predctl_ros.learning.train import BASELINE_HIDDEN
 from predctl_ros.snn import energy, PolicyNet, PredictionNet
 from predctl_ros.snn.checkpoint import save_checkpoint
 from predctl_ros.snn.monitors import ActivityMonitor
@@ -79,13 +80,15 @@ def test_snn_estimate_arithmetic():
 
 
 def test_mlp_estimate_counts_its_linear_layers():
-    """An arch 'mlp' policy's MACs are its weights; the same-size MLP of an SNN equals it."""
+    """An arch 'mlp' policy's MACs are its weights; an SNN's MLP has its sizes or those given."""
     mlp = PolicyNet(3, 2, 2, hidden=(4, 6), arch='mlp')
     est = energy.mlp_estimate(mlp, control_dt_s=0.04)
     assert est['mlp_macs_per_step'] == 5 * 4 + 4 * 6 + 6 * 2
     assert est['mlp_uj'] == pytest.approx((5 * 4 + 4 * 6 + 6 * 2) * MAC_PJ * 1e-6)
     assert est['mlp_uw'] == pytest.approx(est['mlp_uj'] * 25.0)
-    assert energy.products(energy.same_size_mlp(_policy())) == energy.products(mlp)
+    assert energy.products(energy.mlp_like(_policy())) == energy.products(mlp)
+    wide = energy.snn_estimate(_policy(), 0.0, 0.02, mlp_hidden=(3,))
+    assert wide['mlp_hidden'] == [3] and wide['mlp_macs_per_step'] == 5 * 3 + 3 * 2
     with pytest.raises(TypeError, match='no energy model'):
         energy.products(PredictionNet(2, 1, arch='gru', hidden=(8,), recurrent=(False,)))
 
@@ -109,9 +112,12 @@ def test_eval_activity_reports_the_estimate(tmp_path, capsys):
     path = save_checkpoint(tmp_path / 'snn.safetensors', {'policy': snn}, task='reach2d')
     assert main(['eval', '--checkpoint', str(path), '--json', '--activity']) == 0
     out = json.loads(capsys.readouterr().out)
-    expected = energy.snn_estimate(snn, out['policy_synops_per_step'], 0.02)
+    expected = energy.snn_estimate(snn, out['policy_synops_per_step'], 0.02,
+                                   mlp_hidden=BASELINE_HIDDEN['mlp'])
     del expected['synops_per_step']
-    assert {k: v for k, v in out.items() if k.startswith('energy_')} == pytest.approx(
+    assert out['energy_mlp_hidden'] == expected.pop('mlp_hidden') == list(BASELINE_HIDDEN['mlp'])
+    assert {k: v for k, v in out.items()
+            if k.startswith('energy_') and k != 'energy_mlp_hidden'} == pytest.approx(
         {f'energy_{k}': v for k, v in expected.items()})
     assert out['energy_loihi_synops_uj'] == pytest.approx(
         out['policy_synops_per_step'] * SYNOP_PJ * 1e-6)

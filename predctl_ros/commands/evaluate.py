@@ -93,12 +93,14 @@ def run(args) -> int:
 
 
 def _energy(policy, monitor, control_dt_s) -> dict:
+    from predctl_ros.learning.train import BASELINE_HIDDEN
     from predctl_ros.snn import energy
     from predctl_ros.snn.networks import MLPNet
 
     if monitor is not None:
+        # Compared with the non-spiking baseline policy as `predctl train` builds it.
         estimate = energy.snn_estimate(policy, monitor.summary()['synops_total_per_step'],
-                                       control_dt_s)
+                                       control_dt_s, mlp_hidden=BASELINE_HIDDEN['mlp'])
         # Measured SynOps are printed already, as policy_synops_per_step.
         del estimate['synops_per_step']
     elif isinstance(policy, MLPNet):

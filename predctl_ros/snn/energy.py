@@ -13,8 +13,10 @@ A spiking policy is costed three ways, a non-spiking one (``arch: mlp``) one way
   every product computed each time the network computes it, i.e. the spike-driven
   synapses every SNN step, either as float32 accumulates (a spike operand is 0 or 1, so
   no multiply is needed) or as float32 MACs (what a dense matmul does);
-* **MLP**: the MACs of the ReLU MLP a policy spec with ``arch: mlp`` builds at the same
-  sizes (:class:`predctl_ros.snn.networks.MLPNet`), once per control step.
+* **MLP**: the MACs of the ReLU MLP a policy spec with ``arch: mlp`` builds
+  (:class:`predctl_ros.snn.networks.MLPNet`) with the same inputs and outputs, once per
+  control step; by default with the spiking network's hidden sizes (``predctl eval`` uses
+  the non-spiking baseline's, ``BASELINE_HIDDEN`` in :mod:`predctl_ros.learning.train`).
 
 Counts come from the modules' weight shapes (:func:`products`), so a low-rank weight
 ``W2 W1`` counts its two factors as the forward pass computes them. Energies are per
@@ -23,7 +25,7 @@ second of control). Only weight products and neuron updates are counted: memory 
 biases, nonlinearities and the conventional side's neuron state updates are not.
 """
 
-from typing import Dict, List, NamedTuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 from predctl_ros.snn.connections import LowRankConnection
 from predctl_ros.snn.networks import build_network, MLPNet, SpikingNet
@@ -128,38 +130,41 @@ def neuron_updates(net: SpikingNet) -> int:
     return units * net.spec.substeps
 
 
-def same_size_mlp(net: SpikingNet) -> MLPNet:
+def mlp_like(net: SpikingNet, hidden: Optional[Sequence[int]] = None) -> MLPNet:
     """
-    Build (without weights) the MLP a policy spec with ``arch: mlp`` gives at the same sizes.
+    Build (without weights) the MLP of a spiking network's inputs and outputs.
 
     :param net: a SpikingNet.
-    :return: an MLPNet on the meta device.
+    :param hidden: hidden sizes of the MLP (default: the spiking network's).
+    :return: an MLPNet on the meta device, as a spec with ``arch: mlp`` builds it.
     """
+    hidden = tuple(net.spec.hidden if hidden is None else hidden)
     with torch.device('meta'):
-        return build_network(net.spec.replace(arch='mlp'))
+        return build_network(net.spec.replace(arch='mlp', hidden=hidden, rank=None,
+                                              recurrent=(False,) * len(hidden)))
 
 
 def _synapses(items: List[Product], spike_input: bool) -> int:
     return sum(p.synapses for p in items if p.spike_input == spike_input)
 
 
-def mlp_estimate(net: MLPNet, control_dt_s: float) -> Dict[str, float]:
+def mlp_estimate(net: MLPNet, control_dt_s: float) -> Dict[str, Any]:
     """
     Return the MLP's MACs and energy per control step, and its power at the control rate.
 
     :param net: an MLPNet.
     :param control_dt_s: control period in seconds.
-    :return: dict with control_rate_hz, mlp_macs_per_step, mlp_uj, mlp_uw.
+    :return: dict with control_rate_hz, mlp_hidden, mlp_macs_per_step, mlp_uj, mlp_uw.
     """
     macs = _synapses(products(net), False)
     rate = 1.0 / control_dt_s
     uj = macs * FP32_MAC_PJ / PJ_PER_UJ
-    return {'control_rate_hz': rate, 'mlp_macs_per_step': macs, 'mlp_uj': uj,
-            'mlp_uw': uj * rate}
+    return {'control_rate_hz': rate, 'mlp_hidden': list(net.spec.hidden),
+            'mlp_macs_per_step': macs, 'mlp_uj': uj, 'mlp_uw': uj * rate}
 
 
-def snn_estimate(net: SpikingNet, synops_per_step: float,
-                 control_dt_s: float) -> Dict[str, float]:
+def snn_estimate(net: SpikingNet, synops_per_step: float, control_dt_s: float,
+                 mlp_hidden: Optional[Sequence[int]] = None) -> Dict[str, Any]:
     """
     Return the counts and energies of a spiking policy per control step (module docstring).
 
@@ -167,14 +172,15 @@ def snn_estimate(net: SpikingNet, synops_per_step: float,
     :param synops_per_step: measured SynOps per control step
         (:class:`predctl_ros.snn.monitors.ActivityMonitor`).
     :param control_dt_s: control period in seconds.
+    :param mlp_hidden: hidden sizes of the MLP compared with (default: the network's).
     :return: dict of counts per control step (``*_per_step``), energies per control step
         in microjoules (``*_uj``) and powers at the control rate in microwatts (``*_uw``),
-        the same-size MLP's included.
+        the MLP's (``mlp_*``, its hidden sizes in ``mlp_hidden``) included.
     """
     items = products(net)
     analog, spiking = _synapses(items, False), _synapses(items, True)
     updates = neuron_updates(net)
-    mlp = mlp_estimate(same_size_mlp(net), control_dt_s)
+    mlp = mlp_estimate(mlp_like(net, mlp_hidden), control_dt_s)
     rate = mlp['control_rate_hz']
     energy = {
         'loihi_synops_uj': synops_per_step * LOIHI_SYNOP_PJ / PJ_PER_UJ,
@@ -186,7 +192,8 @@ def snn_estimate(net: SpikingNet, synops_per_step: float,
     energy['dense_mac_uj'] = (analog + spiking) * FP32_MAC_PJ / PJ_PER_UJ
     out = {'control_rate_hz': rate, 'synops_per_step': synops_per_step,
            'neuron_updates_per_step': updates, 'analog_macs_per_step': analog,
-           'spike_synapses_per_step': spiking, 'mlp_macs_per_step': mlp['mlp_macs_per_step'],
+           'spike_synapses_per_step': spiking, 'mlp_hidden': mlp['mlp_hidden'],
+           'mlp_macs_per_step': mlp['mlp_macs_per_step'],
            **energy, 'mlp_uj': mlp['mlp_uj']}
     for key in ('neuromorphic', 'dense_ac', 'dense_mac'):
         out[f'{key}_uw'] = energy[f'{key}_uj'] * rate
