@@ -23,7 +23,9 @@ def add_arguments(parser):
                         'or the validation set (choosing settings and iterations)')
     parser.add_argument('--json', action='store_true', help='print the metrics as JSON')
     parser.add_argument('--activity', action='store_true',
-                        help="add the spiking policy's spikes and SynOps per control step")
+                        help="add the spiking policy's spikes and SynOps per control step, and "
+                        'an energy estimate (energy_*: microjoules per control step, '
+                        'microwatts at the control rate; predctl_ros/snn/energy.py)')
     parser.add_argument('--within', type=float, action='append', default=[], metavar='D',
                         help='add the fraction of episodes ending closer than D to the goal '
                         '(goal units; repeatable)')
@@ -79,12 +81,33 @@ def run(args) -> int:
         metrics.update({'policy_spikes_per_step': sum(activity['spikes_per_step']),
                         'policy_rate_hz': activity['rate_hz'],
                         'policy_synops_per_step': activity['synops_total_per_step']})
+    if args.activity:
+        metrics.update(_energy(policy, monitor, spec.control_dt_s))
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
+        width = max(28, *map(len, metrics))
         for key, value in metrics.items():
-            print(f'{key:28s} {value}')
+            print(f'{key:{width}s} {value}')
     return 0
+
+
+def _energy(policy, monitor, control_dt_s) -> dict:
+    from predctl_ros.learning.train import BASELINE_HIDDEN
+    from predctl_ros.snn import energy
+    from predctl_ros.snn.networks import MLPNet
+
+    if monitor is not None:
+        # Compared with the non-spiking baseline policy as `predctl train` builds it.
+        estimate = energy.snn_estimate(policy, monitor.summary()['synops_total_per_step'],
+                                       control_dt_s, mlp_hidden=BASELINE_HIDDEN['mlp'])
+        # Measured SynOps are printed already, as policy_synops_per_step.
+        del estimate['synops_per_step']
+    elif isinstance(policy, MLPNet):
+        estimate = energy.mlp_estimate(policy, control_dt_s)
+    else:
+        return {}
+    return {f'energy_{key}': value for key, value in estimate.items()}
 
 
 def _run_chained(args, policy, task, options) -> int:

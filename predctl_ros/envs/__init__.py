@@ -7,7 +7,9 @@ Simulated arms and the reaching tasks of the method, free of ROS.
   compiled through ``MjSpec`` with torque motors (:func:`load_panda_model`);
 * tasks: ``panda_reach`` and ``reach2d`` (:func:`task_spec`, :func:`test_set`,
   :func:`validation_set`);
-* environments: gymnasium (:func:`make_env`) and batched (:func:`make_batched_env`);
+* environments: gymnasium (:func:`make_env`, or ``gymnasium.make('predctl_ros/PandaReach-v0')``
+  and ``'predctl_ros/Reach2D-v0'``, :mod:`predctl_ros.envs.registration`) and batched
+  (:func:`make_batched_env`);
 * :func:`episode_metrics`, :func:`reference_controller`, and offscreen rendering in
   :mod:`predctl_ros.envs.render`.
 
@@ -15,6 +17,7 @@ Importing this package on a machine without a display selects MuJoCo's EGL backe
 (``MUJOCO_GL=egl``) unless ``MUJOCO_GL`` is already set, so that rendering works headless.
 """
 
+import importlib.util
 import os
 from typing import TYPE_CHECKING
 
@@ -30,8 +33,9 @@ TASK_IDS = ('panda_reach', 'reach2d')
 
 # Where each public name lives. A name's module is imported when the name is first used
 # (PEP 562), so that the ROS nodes, which simulate the arm or check goals through
-# ``envs.tasks`` / ``envs.panda_sim``, import MuJoCo but not gymnasium (``reach_env``,
-# ``batched``), which only training and evaluation need.
+# ``envs.tasks`` / ``envs.panda_sim``, import MuJoCo but not the gymnasium environments
+# (``reach_env``, ``batched``), which only training and evaluation need, and start where
+# gymnasium is not installed.
 _EXPORTS = {
     'BatchedReachEnv': 'batched',
     'episode_metrics': 'metrics', 'summarize_metrics': 'metrics',
@@ -75,3 +79,9 @@ __all__ = [
     'reference_controller', 'SimulationDiverged', 'summarize_metrics', 'TASK_IDS',
     'task_spec', 'TaskSpec', 'test_set', 'validation_set', 'TestSet',
 ]
+
+# Registered where gymnasium is installed; the nodes' environments without it
+# (test/test_install.py) import nothing more. The registration imports gymnasium, not MuJoCo.
+if importlib.util.find_spec('gymnasium') is not None:
+    from predctl_ros.envs.registration import register_envs
+    register_envs()

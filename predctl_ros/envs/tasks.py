@@ -20,11 +20,9 @@ import mujoco
 import numpy as np
 
 from predctl_ros.envs import models, physics, torque_interfaces
+from predctl_ros.envs.timing import CONTROL_DT_S, EPISODE_STEPS, PHYSICS_DT_S
 from predctl_ros.resources import share_path
 
-CONTROL_DT_S = 0.02
-PHYSICS_DT_S = 0.002
-EPISODE_STEPS = 200
 SOFT_LIMIT_FRACTION = 0.8
 REACH2D_HAND_SCALE_M = 0.9
 TEST_SET_SEEDS = {'panda_reach': 20250905, 'reach2d': 20250906}
