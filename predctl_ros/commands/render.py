@@ -45,24 +45,24 @@ def run(args) -> int:
     """
     if 'MUJOCO_GL' not in os.environ and not os.environ.get('DISPLAY'):
         os.environ['MUJOCO_GL'] = 'egl'
-    from predctl_ros.envs import render
+    from predctl_ros.envs import episodes, image_files, render
 
     png, mp4 = args.png, args.mp4
     if png is None and mp4 is None:
         png = f'{args.task}.png'
     try:
         if mp4 is None:
-            frames, metrics = render.render_episode(
+            frames, metrics = episodes.render_episode(
                 args.task, controller=args.controller, episode=args.episode,
                 steps=args.steps, width=args.width, height=args.height,
                 only_steps=(args.png_step,))
             picture = frames[0]
         else:
-            frames, metrics = render.render_episode(
+            frames, metrics = episodes.render_episode(
                 args.task, controller=args.controller, episode=args.episode,
                 steps=args.steps, width=args.width, height=args.height, every=args.every)
             if png is not None:
-                still, _ = render.render_episode(
+                still, _ = episodes.render_episode(
                     args.task, controller=args.controller, episode=args.episode,
                     steps=args.steps, width=args.width, height=args.height,
                     only_steps=(args.png_step,))
@@ -70,10 +70,10 @@ def run(args) -> int:
     except (ValueError, render.RenderError) as exc:
         return error(args, exc)
     if png is not None:
-        render.save_png(png, picture)
+        image_files.save_png(png, picture)
         print(f'wrote {png}')
     if mp4 is not None:
-        render.save_mp4(mp4, frames, fps=50.0 / args.every)
+        image_files.save_mp4(mp4, frames, fps=50.0 / args.every)
         print(f'wrote {mp4} ({len(frames)} frames)')
     print(f'{args.task} episode {args.episode} ({args.controller}): final distance '
           f'{metrics["final_distance"]:.4f}, min {metrics["min_distance"]:.4f}, '
