@@ -51,30 +51,20 @@ def run(args) -> int:
     if png is None and mp4 is None:
         png = f'{args.task}.png'
     try:
-        if mp4 is None:
-            frames, metrics = episodes.render_episode(
-                args.task, controller=args.controller, episode=args.episode,
-                steps=args.steps, width=args.width, height=args.height,
-                only_steps=(args.png_step,))
-            picture = frames[0]
-        else:
-            frames, metrics = episodes.render_episode(
-                args.task, controller=args.controller, episode=args.episode,
-                steps=args.steps, width=args.width, height=args.height, every=args.every)
-            if png is not None:
-                still, _ = episodes.render_episode(
-                    args.task, controller=args.controller, episode=args.episode,
-                    steps=args.steps, width=args.width, height=args.height,
-                    only_steps=(args.png_step,))
-                picture = still[0]
-    except (ValueError, render.RenderError) as exc:
+        episode = episodes.render_episode(
+            args.task, controller=args.controller, episode=args.episode, steps=args.steps,
+            width=args.width, height=args.height,
+            every=None if mp4 is None else args.every,
+            stills=() if png is None else (args.png_step,))
+    except (ValueError, render.RenderError, episodes.EpisodeDiverged) as exc:
         return error(args, exc)
     if png is not None:
-        image_files.save_png(png, picture)
+        image_files.save_png(png, episode.stills[0])
         print(f'wrote {png}')
     if mp4 is not None:
-        image_files.save_mp4(mp4, frames, fps=50.0 / args.every)
-        print(f'wrote {mp4} ({len(frames)} frames)')
+        image_files.save_mp4(mp4, episode.video, fps=50.0 / args.every)
+        print(f'wrote {mp4} ({len(episode.video)} frames)')
+    metrics = episode.trace.metrics[0]
     print(f'{args.task} episode {args.episode} ({args.controller}): final distance '
           f'{metrics["final_distance"]:.4f}, min {metrics["min_distance"]:.4f}, '
           f'success {metrics["success"]}, authors\' success {metrics["authors_success"]}')

@@ -35,6 +35,20 @@ def save_mp4(path: str, frames, fps: float = 50.0):
             writer.append_data(np.asarray(frame, dtype=np.uint8))
 
 
+def save_gif(path: str, frames, fps: float = 25.0):
+    """
+    Write frames as a looping GIF animation.
+
+    :param path: output file.
+    :param frames: sequence of uint8 images [height, width, 3] of one size.
+    :param fps: frames per second (GIF delays are whole hundredths of a second).
+    """
+    import imageio.v3 as iio
+    _ensure_directory(path)
+    stack = np.stack([np.asarray(frame, dtype=np.uint8) for frame in frames])
+    iio.imwrite(path, stack, extension='.gif', duration=1000.0 / fps, loop=0)
+
+
 def _ensure_directory(path):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
