@@ -18,7 +18,7 @@ import textwrap
 import numpy as np
 from policy_checkpoints import make_checkpoint
 from predctl_ros import envs
-from predctl_ros.cli import main
+from predctl_ros.cli import build_parser, main
 from predctl_ros.learning.checkpoint_policy import load_policy
 from predctl_ros.learning.train import rollout
 from predctl_ros.snn import PolicyNet
@@ -190,8 +190,11 @@ def test_render_refuses_bad_input(extra, message, tmp_path, checkpoints, capsys,
     assert not list(tmp_path.iterdir()), 'nothing is written'
 
 
-def test_render_refuses_a_goal_that_is_not_numbers(capsys):
-    """A goal that does not parse is an argparse error naming it."""
+def test_render_reads_goals_and_refuses_ones_that_are_not_numbers(capsys):
+    """Goals are comma-separated numbers, negative ones too; anything else is named."""
+    args = build_parser().parse_args(['render', '--goals', '-0.3,0.6', '0.5,-0.2',
+                                      '--png-step', '-2'])
+    assert args.goals == [(-0.3, 0.6), (0.5, -0.2)] and args.png_step == -2
     with pytest.raises(SystemExit) as exit_info:
         main(['render', '--goals', '0.4,up,0.5'])
     assert exit_info.value.code == 2

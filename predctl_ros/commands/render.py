@@ -11,6 +11,7 @@ Headless machines use MUJOCO_GL=egl unless MUJOCO_GL is set (see predctl_ros.env
 
 import argparse
 import os
+import re
 
 from predctl_ros.commands import error
 
@@ -33,6 +34,9 @@ def add_arguments(parser):
 
     :param parser: the subcommand's parser.
     """
+    # A goal such as -0.3,0.6 is a value, not an option; argparse's own test for a
+    # negative number (private, no public switch) does not allow the commas.
+    parser._negative_number_matcher = re.compile(r'^-\.?\d')
     parser.add_argument('--checkpoint', metavar='CKPT',
                         help="the checkpoint's policy drives the arm (spiking or a GRU/MLP "
                         'baseline), in its task built with its task options')
