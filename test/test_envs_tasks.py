@@ -201,6 +201,34 @@ def test_truncation_after_episode_steps():
     assert full.data.time == pytest.approx(4.0)
 
 
+def test_retarget_goes_on_from_where_the_arm_is():
+    """A retargeted episode keeps the motion and moves the goal, as the batch's does."""
+    env = envs.make_env('panda_reach', episode_steps=5)
+    with pytest.raises(RuntimeError, match='reset'):
+        env.retarget([0.4, 0.2, 0.5])
+    env.reset(seed=3)
+    for _ in range(5):
+        env.step(np.full(6, 0.5))
+    qpos, qvel = env.data.qpos.copy(), env.data.qvel.copy()
+    assert np.abs(qvel).max() > 0.1, 'the arm should be moving'
+    with envs.make_batched_env('panda_reach', 1, episode_steps=5) as batch:
+        batch.reset(seed=0, starts=env.start[None], goals=env.goal[None])
+        for _ in range(5):
+            batch.step(np.full((1, 6), 0.5))
+        expected_obs, _ = batch.retarget([[0.4, 0.2, 0.5]])
+        expected_next = batch.step(np.full((1, 6), -0.3))[0][0]
+    obs, info = env.retarget([0.4, 0.2, 0.5])
+    np.testing.assert_array_equal(obs, expected_obs[0])
+    np.testing.assert_array_equal(env.data.qvel, qvel)
+    np.testing.assert_array_equal(env.start, qpos)
+    np.testing.assert_array_equal(info['goal'], [0.4, 0.2, 0.5])
+    assert info['distance'] == pytest.approx(np.linalg.norm(info['ee'] - [0.4, 0.2, 0.5]))
+    np.testing.assert_array_equal(env.step(np.full(6, -0.3))[0], expected_next)
+    assert env.steps == 1
+    with pytest.raises(ValueError, match=r'goal must have shape \(3,\)'):
+        env.retarget([0.4, 0.2])
+
+
 def test_bad_actions_and_options_raise(panda):
     """NaN/inf or mis-shaped actions and bad reset options raise clear errors."""
     panda.reset(seed=0)

@@ -45,22 +45,12 @@ def run(args) -> int:
     :return: 0, or 2 when the checkpoint does not fit the task.
     """
     from predctl_ros import envs
+    from predctl_ros.learning.checkpoint_policy import load_policy
     from predctl_ros.learning.train import evaluate
-    from predctl_ros.snn.checkpoint import CheckpointError, load_checkpoint
+    from predctl_ros.snn.checkpoint import CheckpointError
 
     try:
-        ckpt = load_checkpoint(args.checkpoint)
-        task = args.task or ckpt.task
-        if task not in envs.TASK_IDS:
-            raise CheckpointError(f'{args.checkpoint}: unknown task {task!r}; pass --task')
-        options = ckpt.task_options if task == ckpt.task else {}
-        spec = envs.task_spec(task, **options)
-        policy = ckpt['policy']
-        expected = spec.obs_size + spec.goal_size
-        if policy.spec.n_in != expected or policy.spec.n_out != spec.action_size:
-            raise CheckpointError(
-                f'{args.checkpoint}: policy maps {policy.spec.n_in} -> {policy.spec.n_out}, '
-                f'{task} needs {expected} -> {spec.action_size}')
+        policy, task, options = load_policy(args.checkpoint, args.task)
     except CheckpointError as exc:
         return error(args, exc)
     if args.chained:

@@ -10,8 +10,9 @@ Simulated arms and the reaching tasks of the method, free of ROS.
 * environments: gymnasium (:func:`make_env`, or ``gymnasium.make('predctl_ros/PandaReach-v0')``
   and ``'predctl_ros/Reach2D-v0'``, :mod:`predctl_ros.envs.registration`) and batched
   (:func:`make_batched_env`);
-* :func:`episode_metrics`, :func:`reference_controller`, and offscreen rendering in
-  :mod:`predctl_ros.envs.render`.
+* :func:`episode_metrics`, :func:`reference_controller`, and offscreen rendering:
+  :mod:`predctl_ros.envs.render` (camera, renderer), :mod:`predctl_ros.envs.episodes`
+  (rendered episodes) and :mod:`predctl_ros.envs.image_files` (PNG, video files).
 
 Importing this package on a machine without a display selects MuJoCo's EGL backend
 (``MUJOCO_GL=egl``) unless ``MUJOCO_GL`` is already set, so that rendering works headless.

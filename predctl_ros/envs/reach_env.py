@@ -65,6 +65,7 @@ class ReachEnv(gymnasium.Env):
         self.goal = np.zeros(size.goal_size)
         self.steps = 0
         self._done = True
+        self._started = False
 
     @property
     def data(self):
@@ -98,6 +99,27 @@ class ReachEnv(gymnasium.Env):
             goal = self.task.check_goal(options['goal'])
         self.start, self.goal = start, goal
         self._worlds.reset_world(0, start, goal)
+        self.steps = 0
+        self._done = False
+        self._started = True
+        return self._observation(), self._info(diverged=False)
+
+    def retarget(self, goal):
+        """
+        Start a new episode from where the arm is, toward a new goal.
+
+        As a goal sent to the robot mid-motion (:meth:`BatchedReachEnv.retarget`): positions
+        and velocities carry over, unlike ``reset``; the step count starts again.
+
+        :param goal: the new goal [goal_size] in goal units.
+        :return: (observation, info).
+        :raises RuntimeError: before the first reset.
+        """
+        if not self._started:
+            raise RuntimeError('call reset() before retarget()')
+        self.goal = self.task.check_goal(goal)
+        self._worlds.retarget_world(0, self.goal)
+        self.start = self._worlds.starts[0].copy()
         self.steps = 0
         self._done = False
         return self._observation(), self._info(diverged=False)

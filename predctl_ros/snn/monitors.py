@@ -6,6 +6,7 @@ Activity monitors: spikes per layer, firing rates and synaptic operations.
 SynOps counts the accumulate operations spikes trigger: each spike adds one
 weight per target it reaches (next layer or its latent units, recurrent
 targets, readout); the energy figure of neuromorphic hardware.
+:class:`SpikeRecorder` also keeps each spike of one sample, for spike rasters.
 
 :class:`ActivityPenalty` collects the same activity with its gradient, for the
 activity regularisers of training.
@@ -13,6 +14,7 @@ activity regularisers of training.
 
 from typing import Dict, List
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -66,6 +68,41 @@ class ActivityMonitor:
         synops = [s * f for s, f in zip(spikes, self.fan_out)]
         return {'spikes_per_step': spikes, 'rate_hz': rates, 'synops_per_step': synops,
                 'synops_total_per_step': sum(synops)}
+
+
+class SpikeRecorder(ActivityMonitor):
+    """An ActivityMonitor of one sample that also keeps every spike, for rasters."""
+
+    def reset(self) -> None:
+        """Zero all counters and forget the spikes."""
+        super().reset()
+        self._chunks = [[] for _ in self.sizes]
+
+    def record(self, layer: int, spikes: torch.Tensor) -> None:
+        """
+        Add the spikes of one layer for a whole sequence.
+
+        :param layer: layer index.
+        :param spikes: spikes [T, 1, N] (one SNN step per row).
+        :raises ValueError: for a batch of more than one sample.
+        """
+        if spikes.shape[1] != 1:
+            raise ValueError(f'SpikeRecorder records one sample, got a batch of '
+                             f'{spikes.shape[1]}')
+        super().record(layer, spikes)
+        self._chunks[layer].append(spikes.detach()[:, 0].to('cpu', torch.bool).numpy())
+
+    def raster(self, layer: int) -> np.ndarray:
+        """
+        Return the spikes of one layer over everything recorded.
+
+        :param layer: layer index.
+        :return: bool [SNN steps, neurons].
+        """
+        chunks = self._chunks[layer]
+        if not chunks:
+            return np.zeros((0, self.sizes[layer]), dtype=bool)
+        return np.concatenate(chunks)
 
 
 class ActivityPenalty:
