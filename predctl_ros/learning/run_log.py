@@ -4,13 +4,16 @@
 What a training run records: metrics.csv, TensorBoard scalars and learning-curve plots.
 
 One row per iteration goes to ``metrics.csv`` (the resumable source of truth), to
-TensorBoard under ``losses/``, ``charts/`` and ``eval/`` (keyed by environment
-steps), and ``learning_curves.png`` is redrawn from the CSV.
+TensorBoard under ``losses/``, ``charts/``, ``health/`` and ``eval/`` (keyed by
+environment steps), and ``learning_curves.png`` is redrawn from the CSV.  TensorBoard
+also gets histograms (:meth:`RunLog.histograms`) and, on its Custom Scalars tab, the
+imagined and the real distance to the goal in one chart.
 """
 
 import csv
 import json
 from pathlib import Path
+import re
 import subprocess
 
 import matplotlib
@@ -21,6 +24,11 @@ from predctl_ros.atomic import atomic_path  # noqa: E402
 GROUPS = {'model_loss': 'losses', 'policy_distance': 'losses', 'policy_speed_excess': 'losses',
           'policy_position_excess': 'losses', 'collect_s': 'charts',
           'model_s': 'charts', 'policy_s': 'charts'}
+HEALTH = re.compile(r'(model|policy)_(layer\d+|grad)_')
+"""Columns of predctl_ros.learning.health: the ``health/`` group."""
+LAYOUT = {'distance to goal': {'imagined vs real (held-out worlds)': [
+    'Multiline', ['charts/imagined_distance', 'charts/real_distance']]}}
+"""Custom-scalar charts: the imagined and the real distance on one set of axes."""
 
 
 def _git_sha() -> str:
@@ -29,6 +37,14 @@ def _git_sha() -> str:
                               text=True, cwd=Path(__file__).parent, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ''
+
+
+def _group(key: str) -> str:
+    if key.startswith(('test_', 'val_')):
+        return 'eval'
+    if HEALTH.match(key):
+        return 'health'
+    return GROUPS.get(key, 'charts')
 
 
 class RunLog:
@@ -52,6 +68,7 @@ class RunLog:
         table = '\n'.join(f'|{k}|{json.dumps(v)}|' for k, v in sorted(config.items()))
         self.writer.add_text('hyperparameters', f'|setting|value|\n|-|-|\n{table}\n'
                              f'|git|{_git_sha()}|')
+        self.writer.add_custom_scalars(LAYOUT)
 
     def _columns(self, row: dict) -> list:
         # A run resumed by a newer version may log columns the file lacks: widen the file
@@ -89,11 +106,19 @@ class RunLog:
         for key, value in row.items():
             if key in ('iteration', 'env_steps') or not isinstance(value, (int, float)):
                 continue
-            group = ('eval' if key.startswith(('test_', 'val_'))
-                     else GROUPS.get(key, 'charts'))
-            self.writer.add_scalar(f'{group}/{key}', value, step)
+            self.writer.add_scalar(f'{_group(key)}/{key}', value, step)
         self.writer.flush()
         self.plot()
+
+    def histograms(self, values: dict, env_steps: int) -> None:
+        """
+        Add histograms to TensorBoard (written with the next :meth:`write`).
+
+        :param values: {tag: array of values}.
+        :param env_steps: environment steps, the x axis of every chart.
+        """
+        for tag, array in values.items():
+            self.writer.add_histogram(tag, array, int(env_steps))
 
     def plot(self) -> Path:
         """
