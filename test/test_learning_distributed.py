@@ -73,10 +73,12 @@ def test_two_processes_train_like_one(tmp_path):
         for key, x in one[net].state_dict().items():
             torch.testing.assert_close(two[net].state_dict()[key], x, atol=1e-5, rtol=1e-4,
                                        msg=f'{net}.{key} differs between 1 and 2 processes')
-    # The logged losses are the means over both ranks' windows.
+    # The logged losses are the means over both ranks' windows, and the gradient norms
+    # those of the gradients averaged over the ranks: one process's numbers.
     rows = [list(csv.DictReader(open(run / 'metrics.csv'))) for run in (single, double)]
     assert len(rows[1]) == 2
-    for key in ('model_loss', 'imitation_loss', 'policy_distance'):
+    for key in ('model_loss', 'imitation_loss', 'policy_distance', 'model_grad_norm',
+                'policy_grad_norm'):
         for x, y in zip(*rows):
             assert (x[key] == '') == (y[key] == '')
             if x[key]:

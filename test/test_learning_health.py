@@ -1,14 +1,29 @@
 # Copyright 2026 predctl_ros contributors
 # SPDX-License-Identifier: Apache-2.0
-"""SNN health: activity per layer, gradient norms and time constants."""
+"""SNN health: activity per layer, gradient norms and time constants reach the run's logs."""
 
+import csv
 from types import SimpleNamespace
 
 from predctl_ros.learning import health
+from predctl_ros.learning.config import load_config
+from predctl_ros.learning.train import train
 from predctl_ros.snn import PolicyNet
 from predctl_ros.snn.monitors import ActivityMonitor
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.custom_scalar import layout_pb2
 import torch
+
+TINY = ['envs=8', 'heldout_share=0.25', 'episode_steps=40', 'horizon=10', 'batch=8',
+        'model_batches=2', 'policy_batches=2', 'gate_policy=false']
+SPIKING = TINY + ['model.hidden=[16, 16]', 'policy.hidden=[16, 16]', 'policy.neuron=alif']
+LAYER_KEYS = ('rate_hz', 'silent', 'saturated')
+
+
+def _rows(run):
+    with open(run / 'metrics.csv', newline='') as f:
+        return list(csv.DictReader(f))
 
 
 def test_neuron_counts_of_a_known_spike_train():
@@ -61,3 +76,60 @@ def test_time_constants_per_layer_and_kind_in_ms():
         + ['tau_ms/policy/readout'])
     assert taus['tau_ms/policy/layer1_syn'].tolist() == pytest.approx([5.0] * 6)
     assert taus['tau_ms/policy/readout'].tolist() == pytest.approx([20.0] * 2)
+
+
+def test_a_spiking_run_logs_its_health(tmp_path, monkeypatch):
+    # The policy's scores on the 64 validation and test pairs are not under test here, and
+    # would take most of the run: a constant stands in for them.
+    from predctl_ros.learning import train as train_module
+    monkeypatch.setattr(train_module, 'evaluate', lambda *args, **kwargs: dict.fromkeys(
+        train_module.TEST_KEYS, 0.5))
+    # Validation (and so the histograms) every second iteration only.
+    train(load_config(None, SPIKING + ['iterations=2', 'eval_every=2']), tmp_path,
+          log=lambda s: None)
+    rows = _rows(tmp_path)
+    max_rate_hz = 1.0 / 0.002   # one spike per SNN step
+    for row in rows:
+        for net in ('model', 'policy'):
+            for i in (0, 1):
+                rate, silent, saturated = (float(row[f'{net}_layer{i}_{k}']) for k in LAYER_KEYS)
+                assert 0.0 <= rate <= max_rate_hz
+                assert 0.0 <= silent <= 1.0 and 0.0 <= saturated <= 1.0
+            norm = float(row[f'{net}_grad_norm'])
+            assert 0.0 < norm < float('inf')
+            assert 0.0 <= float(row[f'{net}_grad_clipped']) <= 1.0
+        # Calibrated to fire: a layer without a spike would be a dead network.
+        assert sum(float(row[f'policy_layer{i}_rate_hz']) for i in (0, 1)) > 0.0
+
+    events = EventAccumulator(str(tmp_path / 'tensorboard'), size_guidance={'histograms': 0})
+    events.Reload()
+    tags = events.Tags()
+    expected = ({f'tau_ms/model/layer{i}_{k}' for i in (0, 1) for k in ('syn', 'mem')}
+                | {f'tau_ms/policy/layer{i}_{k}' for i in (0, 1) for k in ('syn', 'mem', 'ada')}
+                | {'tau_ms/model/readout', 'tau_ms/policy/readout'})
+    assert set(tags['histograms']) == expected
+    # Written at the evaluation (iteration 2: 2 x 8 worlds x 40 steps), not every iteration.
+    assert [e.step for e in events.Histograms('tau_ms/policy/layer0_ada')] == [640]
+    assert {'health/policy_layer1_saturated', 'health/model_grad_norm',
+            'charts/imagined_distance', 'charts/real_distance'} <= set(tags['scalars'])
+    # The imagined and the real distance share one chart of the Custom Scalars tab.
+    config = events.Tensors('custom_scalars__config__')[0].tensor_proto.string_val[0]
+    charts = [chart.multiline.tag for category in layout_pb2.Layout.FromString(config).category
+              for chart in category.chart]
+    assert charts == [['charts/imagined_distance', 'charts/real_distance']]
+
+
+def test_a_baseline_run_leaves_the_activity_columns_empty(tmp_path):
+    cfg = load_config(None, TINY + ['iterations=1', 'model.arch=gru', 'model.hidden=[16]',
+                                    'policy.arch=mlp', 'policy.hidden=[16, 16]'])
+    train(cfg, tmp_path, log=lambda s: None)
+    row = _rows(tmp_path)[0]
+    activity = [k for k in row if k.startswith(('model_layer', 'policy_layer'))]
+    assert sorted(activity) == sorted(
+        [f'model_layer0_{k}' for k in LAYER_KEYS]
+        + [f'{net}_layer{i}_{k}' for net in ('policy',) for i in (0, 1) for k in LAYER_KEYS])
+    assert all(row[k] == '' for k in activity)
+    assert float(row['model_grad_norm']) > 0.0 and float(row['policy_grad_norm']) > 0.0
+    events = EventAccumulator(str(tmp_path / 'tensorboard'))
+    events.Reload()
+    assert events.Tags()['histograms'] == []

@@ -29,6 +29,7 @@ from predctl_ros import envs
 from predctl_ros.allocator import keep_freed_memory
 from predctl_ros.atomic import atomic_path
 from predctl_ros.learning import distributed
+from predctl_ros.learning import health
 from predctl_ros.learning import model_quality
 from predctl_ros.learning.config import TrainConfig
 from predctl_ros.learning.objectives import (
@@ -507,6 +508,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
 
         # --- train the prediction network on replayed windows ---
         model_losses = []
+        norms = {'model': [], 'policy': []}   # pre-clip gradient norm of every step
         generator = ctx.generator(cfg.seed, iteration)
         for _ in range(cfg.model_batches):
             w = _local(replay.sample(cfg.batch, window, rng), part)
@@ -516,7 +518,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                 loss = prediction_loss(model_fit, obs, act, cfg.warmup, cfg.teacher_forcing,
                                        weight=None if weight is None else weight.to(device),
                                        activity=activity, generator=generator)
-            _step(model_opt, model, loss, cfg.grad_clip)
+            norms['model'].append(_step(model_opt, model, loss, cfg.grad_clip))
             model_losses.append(loss.item())
         t_model = time.perf_counter() - t0 - t_collect
 
@@ -545,7 +547,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                                       torch.from_numpy(w.action).to(device), cfg.warmup,
                                       cfg.action_magnitude, cfg.action_smoothness,
                                       activity)
-            _step(policy_opt, policy, loss, cfg.grad_clip)
+            norms['policy'].append(_step(policy_opt, policy, loss, cfg.grad_clip))
             imitation_losses.append(loss.item())
 
         # --- train the policy through the frozen prediction network ---
@@ -562,7 +564,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                     distance_softening=cfg.distance_softening, speed_weight=cfg.speed_limit,
                     speed_slice=spec.speed_slice, speed_margin=cfg.speed_margin,
                     position_weight=cfg.position_limit, position_slice=spec.position_slice)
-            _step(policy_opt, policy, out_loss.total, cfg.grad_clip)
+            norms['policy'].append(_step(policy_opt, policy, out_loss.total, cfg.grad_clip))
             policy_losses.append(out_loss.distance.item())
             if cfg.speed_limit:
                 speed_terms.append(out_loss.speed.item())
@@ -587,12 +589,16 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                    'collect_velocity_limit_rate': float(data['velocity_limited'].mean()),
                    'collect_s': t_collect, 'model_s': t_model, 'policy_s': t_policy}
         summary.update({f'P_{k}': quality.get(k) for k in MODEL_QUALITY_KEYS})
+        summary.update(health.gradient_columns(norms, cfg.grad_clip))
+        summary.update(health.activity_columns(model, policy, held if heldout.any() else None))
         for split in ('val', 'test'):   # the same CSV columns in every row
             summary.update({f'{split}_{k}': None for k in TEST_KEYS})
         last = iteration + 1 == cfg.iterations
         if ctx.main and ((iteration + 1) % cfg.eval_every == 0 or last):
             summary.update({f'val_{k}': v for k, v in
                             evaluate(policy, validation_env, validation, device).items()})
+            run_log.histograms(health.time_constants_ms({'model': model, 'policy': policy}),
+                               summary['env_steps'])
         if ctx.main and last:
             summary.update({f'test_{k}': v for k, v in
                             evaluate(policy, test_env, test, device).items()})
