@@ -72,7 +72,7 @@ def run(args) -> int:
                         'policy_rate_hz': activity['rate_hz'],
                         'policy_synops_per_step': activity['synops_total_per_step']})
     if args.activity:
-        metrics.update(_energy(policy, monitor, spec.control_dt_s))
+        metrics.update(_energy(policy, monitor, envs.task_spec(task, **options).control_dt_s))
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
