@@ -144,3 +144,45 @@ def test_policy_waits_until_p_beats_standing_still(tmp_path, monkeypatch):
         assert torch.equal(value, runs['no_policy_batches'][1][key]), key
     assert any(not torch.equal(value, runs['open'][1][key])
                for key, value in runs['gated'][1].items())
+
+
+class SimulatorAsModel(nn.Module):
+    """A 'P' that answers by stepping its own copy of the simulator (sign flips the action)."""
+
+    def __init__(self, env, n_obs: int, sign: float = 1.0):
+        super().__init__()
+        self.env, self.n_obs, self.sign = env, n_obs, sign
+
+    def forward(self, x, state=None):
+        deltas = []
+        for step in x:
+            obs, _ = self.env.step(self.sign * step[:, self.n_obs:].numpy())
+            deltas.append(torch.as_tensor(obs, dtype=torch.float32) - step[:, :self.n_obs])
+        return torch.stack(deltas), state
+
+
+@pytest.mark.parametrize('sign, cosine', [(1.0, 1.0), (-1.0, -1.0)])
+def test_action_effect_of_the_simulator_itself(sign, cosine):
+    """P = the simulator: the right direction and size exactly; a mirrored P points back."""
+    from predctl_ros import envs
+    test = envs.test_set('reach2d')
+    starts, goals = test.starts[:3], test.goals[:3]
+    worlds = len(starts) * 5
+    with envs.make_batched_env('reach2d', worlds, velocities=True) as env, \
+            envs.make_batched_env('reach2d', worlds, velocities=True) as twin:
+        twin.reset(starts=np.repeat(starts, 5, axis=0), goals=np.repeat(goals, 5, axis=0))
+        model = SimulatorAsModel(twin, env.task_spec.obs_size, sign)
+        effect = model_quality.action_effect(model, env, starts, goals, env.task_spec.ee_slice)
+    assert effect['action_cosine'] == pytest.approx(cosine, abs=1e-5)
+    assert effect['action_gain'] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_action_effect_of_a_model_that_ignores_actions():
+    """A P blind to actions has no gain, whatever it predicts for the unperturbed arm."""
+    from predctl_ros import envs
+    test = envs.test_set('reach2d')
+    with envs.make_batched_env('reach2d', 2 * 5, velocities=True) as env:
+        blind = LinearArm(torch.zeros(env.task_spec.obs_size, 2))
+        effect = model_quality.action_effect(blind, env, test.starts[:2], test.goals[:2],
+                                             env.task_spec.ee_slice)
+    assert effect == {'action_cosine': 0.0, 'action_gain': 0.0}

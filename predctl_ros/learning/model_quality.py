@@ -18,7 +18,9 @@ A ratio below 1 beats the baseline. Training gates policy updates on the free-ru
 (``TrainConfig.gate_policy``): a policy optimised through a P that does not beat "stands
 still" learns P's errors. :func:`imagined_and_real_distance` compares the distance to the
 goal that the policy reaches in P's imagination with the one it reached in the simulator
-from the same state, so a policy that exploits P's errors shows.
+from the same state, so a policy that exploits P's errors shows. :func:`action_effect`
+asks what the policy's gradient asks: does P move the hand the way the simulator does when
+an action changes?
 """
 
 from typing import NamedTuple
@@ -60,6 +62,11 @@ def episode_windows(obs: np.ndarray, action: np.ndarray, goal: np.ndarray, lengt
                    np.concatenate([goal] * len(starts), axis=0))
 
 
+def _device(net) -> torch.device:
+    # Where the network's weights are; the measurements build their inputs there.
+    return next((p.device for p in net.parameters()), torch.device('cpu'))
+
+
 def _still(obs: torch.Tensor, velocity_dims) -> torch.Tensor:
     out = obs.clone()
     out[..., velocity_dims] = 0.0
@@ -81,8 +88,11 @@ def prediction_quality(model, windows: Windows, warmup: int, horizon: int, ee_sl
     :return: {'one_step_error', 'one_step_vs_no_change', 'one_step_vs_still',
         'free_run_ee_error', 'free_run_vs_still'} as floats.
     """
-    obs = torch.as_tensor(windows.obs[:warmup + horizon + 1], dtype=torch.float32)
-    act = torch.as_tensor(windows.action[:warmup + horizon], dtype=torch.float32)
+    device = _device(model)
+    obs = torch.as_tensor(windows.obs[:warmup + horizon + 1], dtype=torch.float32,
+                          device=device)
+    act = torch.as_tensor(windows.action[:warmup + horizon], dtype=torch.float32,
+                          device=device)
     velocity_dims = list(velocity_dims)
     delta, _ = model(torch.cat((obs[:-1], act), -1))
     target = obs[1:][warmup:]
@@ -124,9 +134,9 @@ def imagined_and_real_distance(policy, model, windows: Windows, warmup: int, hor
     :param ee_slice: end-effector position in the observation.
     :return: (imagined, real) mean Euclidean distances over the H steps, goal units.
     """
-    obs = torch.as_tensor(windows.obs, dtype=torch.float32)
-    act = torch.as_tensor(windows.action, dtype=torch.float32)
-    goal = torch.as_tensor(windows.goal, dtype=torch.float32)
+    device = _device(model)
+    obs, act, goal = (torch.as_tensor(a, dtype=torch.float32, device=device)
+                      for a in (windows.obs, windows.action, windows.goal))
     goals = goal[None].expand(warmup, -1, -1)
     pi_state = model_state = None
     if warmup:
@@ -140,3 +150,86 @@ def imagined_and_real_distance(policy, model, windows: Windows, warmup: int, hor
         imagined.append((s[:, ee_slice] - goal).norm(dim=-1))
     real = (obs[warmup + 1:warmup + horizon + 1, :, ee_slice] - goal).norm(dim=-1)
     return float(torch.stack(imagined).mean()), float(real.mean())
+
+
+def pulse_actions(worlds: int, action_size: int, pulse: float) -> np.ndarray:
+    """
+    Return the actions of :func:`action_effect`'s probe step, one block per start.
+
+    Each start gets 1 + 2A worlds: no pulse, then +pulse and -pulse on each joint in turn.
+
+    :param worlds: number of starts.
+    :param action_size: A.
+    :param pulse: size of the probe action.
+    :return: [worlds * (1 + 2A), A].
+    """
+    block = np.zeros((1 + 2 * action_size, action_size))
+    for j in range(action_size):
+        block[1 + 2 * j, j], block[2 + 2 * j, j] = pulse, -pulse
+    return np.tile(block, (worlds, 1))
+
+
+@torch.no_grad()
+def action_effect(model, env, starts: np.ndarray, goals: np.ndarray, ee_slice: slice,
+                  warmup: int = 5, steps: int = 10, pulse: float = 0.2) -> dict:
+    r"""
+    Compare what P and the simulator say one action does to the end effector.
+
+    The policy learns from P's answer to "what if I acted differently": the gradient of
+    the imagined end effector with respect to its actions. P can predict recorded episodes
+    well (their actions follow from their states) and still get that answer wrong. From
+    each start at rest, both run ``warmup`` steps of zero action, then a one-step pulse of
+    :math:`\pm` ``pulse`` on one joint, then zero action; the end effector's displacement
+    ``steps`` steps after the pulse, by central differences, gives the matrix
+    :math:`J` [A, 3] of each start for the simulator and for P (P runs free after the
+    warm-up, as in the policy's imagination).
+
+    :param model: forward model (s, a) -> state change, sequence API.
+    :param env: batched environment with ``len(starts) * (1 + 2 A)`` worlds and episodes of
+        at least ``warmup + steps`` steps.
+    :param starts: [N, nq] start configurations (the arm at rest).
+    :param goals: [N, goal_size] goals (only observed, not pursued).
+    :param ee_slice: end-effector position in the observation.
+    :param warmup: zero-action steps before the pulse.
+    :param steps: steps from the pulse to the measured displacement.
+    :param pulse: size of the probe action.
+    :return: {'action_cosine': median over starts of the cosine between P's and the
+        simulator's J (flattened; 1 = P moves the hand the right way for every joint),
+        'action_gain': median of ||J_P|| / ||J_sim|| (1 = the right size)}.
+    """
+    action_size = env.task_spec.action_size
+    per_start = 1 + 2 * action_size
+    probe = pulse_actions(len(starts), action_size, pulse)
+    obs, _ = env.reset(starts=np.repeat(starts, per_start, axis=0),
+                       goals=np.repeat(goals, per_start, axis=0))
+    recorded = [obs]
+    for t in range(warmup):
+        obs, _ = env.step(np.zeros_like(probe))
+        recorded.append(obs)
+    for t in range(steps):
+        obs, _ = env.step(probe if t == 0 else np.zeros_like(probe))
+    real = obs[:, ee_slice]
+
+    device = _device(model)
+    obs = torch.as_tensor(np.stack(recorded), dtype=torch.float32, device=device)
+    zeros = torch.zeros(warmup, len(probe), action_size, device=device)
+    state = None
+    if warmup:
+        _, state = model(torch.cat((obs[:warmup], zeros), -1))
+    s = obs[warmup]
+    for t in range(steps):
+        a = torch.as_tensor(probe if t == 0 else np.zeros_like(probe), dtype=torch.float32,
+                            device=device)
+        d, state = model(torch.cat((s, a), -1)[None], state)
+        s = s + d[0].float()
+    imagined = s[:, ee_slice].cpu().numpy()
+
+    def jacobian(ee):
+        ee = ee.reshape(len(starts), per_start, -1)
+        return ((ee[:, 1::2] - ee[:, 2::2]) / (2 * pulse)).reshape(len(starts), -1)
+
+    j_sim, j_model = jacobian(real), jacobian(imagined)
+    norm_sim, norm_model = (np.linalg.norm(j, axis=-1) for j in (j_sim, j_model))
+    cosine = (j_sim * j_model).sum(-1) / np.maximum(norm_sim * norm_model, 1e-12)
+    return {'action_cosine': float(np.median(cosine)),
+            'action_gain': float(np.median(norm_model / np.maximum(norm_sim, 1e-12)))}

@@ -48,6 +48,8 @@ TEST_KEYS = ('episodes', 'median_final_distance', 'mean_final_distance', 'median
              'median_steps_to_target', 'velocity_limit_steps', 'velocity_limit_episode_rate')
 MODEL_QUALITY_KEYS = ('one_step_error', 'one_step_vs_no_change', 'one_step_vs_still',
                       'free_run_ee_error', 'free_run_vs_still')
+ACTION_EFFECT_KEYS = ('action_cosine', 'action_gain')
+ACTION_EFFECT_STARTS = 16   # validation starts probed at each evaluation
 WORLD_AXES = {'obs': 1, 'action': 1, 'label': 1, 'goal': 0, 'ee': 0, 'diverged': 0,
               'velocity_limited': 0}
 """Axis of the worlds in each array of a rollout (where the processes' shares join)."""
@@ -417,12 +419,15 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     # Validation pairs score the run as it goes (what to choose by); the test pairs only
     # its end, for the report.
     validation, test = envs.validation_set(cfg.task), envs.test_set(cfg.task)
-    validation_env = test_env = None   # rank 0 alone evaluates
+    validation_env = test_env = effect_env = None   # rank 0 alone evaluates
     if ctx.main:
         validation_env, test_env = (
             envs.make_batched_env(cfg.task, len(pairs), episode_steps=spec.episode_steps,
                                   num_threads=threads, **cfg.task_options)
             for pairs in (validation, test))
+        effect_env = envs.make_batched_env(
+            cfg.task, ACTION_EFFECT_STARTS * (1 + 2 * spec.action_size),
+            episode_steps=spec.episode_steps, num_threads=threads, **cfg.task_options)
     teacher = make_teacher(cfg, env.task) if cfg.imitation_iterations else None
 
     # --- networks, optimisers, replay ---
@@ -588,7 +593,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
                    'real_distance': real,
                    'collect_velocity_limit_rate': float(data['velocity_limited'].mean()),
                    'collect_s': t_collect, 'model_s': t_model, 'policy_s': t_policy}
-        summary.update({f'P_{k}': quality.get(k) for k in MODEL_QUALITY_KEYS})
+        summary.update({f'P_{k}': quality.get(k)
+                        for k in MODEL_QUALITY_KEYS + ACTION_EFFECT_KEYS})
         summary.update(health.gradient_columns(norms, cfg.grad_clip))
         summary.update(health.activity_columns(model, policy, held if heldout.any() else None))
         for split in ('val', 'test'):   # the same CSV columns in every row
@@ -597,6 +603,10 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
         if ctx.main and ((iteration + 1) % cfg.eval_every == 0 or last):
             summary.update({f'val_{k}': v for k, v in
                             evaluate(policy, validation_env, validation, device).items()})
+            with precision:
+                summary.update({f'P_{k}': v for k, v in model_quality.action_effect(
+                    model, effect_env, validation.starts[:ACTION_EFFECT_STARTS],
+                    validation.goals[:ACTION_EFFECT_STARTS], ee, cfg.warmup).items()})
             run_log.histograms(health.time_constants_ms({'model': model, 'policy': policy}),
                                summary['env_steps'])
         if ctx.main and last:
@@ -645,6 +655,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False,
     progress.close()
     if ctx.main:
         validation_env.close()
+        effect_env.close()
         test_env.close()
         run_log.close()
     ctx.close()
