@@ -164,7 +164,7 @@ def test_gravity_subtraction_gives_the_policys_trajectory_on_a_compensating_robo
     runner, dyn = shipped
     trained, _ = _run(runner, PandaSim(), RobotAdapter(
         dyn, 0.02, trained_with_compensation=False, robot_compensates=False), goal)
-    compensating = dict(gravity_compensation=True)
+    compensating = {'gravity_compensation': True}
     same, _ = _run(runner, PandaSim(**compensating), RobotAdapter(
         dyn, 0.02, trained_with_compensation=False, robot_compensates=True), goal)
     twice, _ = _run(runner, PandaSim(**compensating), RobotAdapter(
