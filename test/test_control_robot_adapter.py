@@ -185,7 +185,7 @@ def test_a_servoless_compensating_panda_is_driven_safely_to_goals(shipped):
         sim = PandaSim(gravity_compensation=True, joint7_servo=False)
         adapter = RobotAdapter(dyn, 0.02, trained_with_compensation=False,
                                robot_compensates=True,
-                               hold=JointHold([6], kp=5.0, kd=0.3, max_torque=12.0),
+                               hold=JointHold([6], kp=20.0, kd=1.0, max_torque=12.0),
                                rate_nm_s=1000.0, velocity_stop_share=0.9)
         start = sim.state().position[6]
         path, q7 = _run(runner, sim, adapter, goal)
@@ -207,3 +207,24 @@ def test_hold_and_stop_carry_gravity_on_a_robot_that_does_not_compensate(shipped
     qd[0] = 2.0
     stop = damped_stop(dyn.inertia(q), qd, 0.02, dyn.effort_limits) + g
     np.testing.assert_allclose(adapter.command(policy, q, qd), stop)
+
+
+def test_joint_hold_brings_a_kicked_wrist_back(shipped):
+    _, dyn = shipped
+    drift = {}
+    for held in (False, True):
+        sim = PandaSim(gravity_compensation=True, joint7_servo=False)
+        # Trained with compensation: a zero policy torque is "stay" on this robot.
+        adapter = RobotAdapter(dyn, 0.02, trained_with_compensation=True,
+                               robot_compensates=True,
+                               hold=JointHold([6], 20.0, 1.0, 12.0) if held else None)
+        start = sim.state().position
+        adapter.adopt_goal(start)
+        sim.data.qvel[6] = 1.0                 # the wrist knocked, 0.4 of its limit
+        for _ in range(100):
+            st = sim.state()
+            sim.step(adapter.command(np.zeros(7), st.position, st.velocity))
+        drift[held] = abs(sim.state().position[6] - start[6])
+    # Unheld, friction stops it where the kick left it (measured 0.06 rad); held, the PD
+    # brings it back to within friction / kp (0.3 / 20 rad).
+    assert drift[True] < 0.02 and drift[False] > 0.04, drift

@@ -101,11 +101,12 @@ HOLD_UNACTUATED = Param(
     'hold_unactuated_joints', False, 'Hold the joints the policy does not drive (joint 7) '
     'with a PD to their angle at the goal adoption: for robots without a servo for them '
     '(not sim_node, which has one).', params.is_bool, read_only=True)
-HOLD_KP = Param('hold_kp', 5.0, 'Stiffness of the joint-7 hold in Nm/rad.',
+HOLD_KP = Param('hold_kp', 20.0, 'Stiffness of the joint-7 hold in Nm/rad (its friction of '
+                'about 0.3 Nm leaves 0.3 / hold_kp rad of error).',
                 params.in_range(0.0, 100.0), read_only=True, low=0.0, high=100.0)
-HOLD_KD = Param('hold_kd', 0.3, 'Damping of the joint-7 hold in Nm s/rad (computed once per '
-                'control period: keep it below inertia / period, about 0.5 for the wrist at '
-                '50 Hz).', params.in_range(0.0, 10.0), read_only=True, low=0.0, high=10.0)
+HOLD_KD = Param('hold_kd', 1.0, 'Damping of the joint-7 hold in Nm s/rad (computed once per '
+                'control period: keep it well below inertia / period, about 5 for the wrist '
+                'with its rotor at 50 Hz).', params.in_range(0.0, 10.0), read_only=True, low=0.0, high=10.0)
 HOLD_MAX_TORQUE = Param('hold_max_torque', 12.0, 'Torque limit of the joint-7 hold in Nm.',
                         params.in_range(0.0, 12.0), read_only=True, low=0.0, high=12.0)
 TORQUE_RATE_LIMIT = Param(
