@@ -25,6 +25,11 @@ compensation cancels gravity only, not the Coriolis and centrifugal terms (those
 the controller's business). It uses MuJoCo's body gravity compensation, compiled in but
 inactive where the interface has none, so the physics is the task's either way.
 
+Two options make it a robot the policy was not trained on, for tests of the controller's
+adaptation to other robots: ``gravity_compensation=True`` with the ``direct`` interface (a
+robot that compensates gravity, without the Franka loop's damping) and
+``joint7_servo=False`` (no servo on joint 7: the command's 7th entry is its torque).
+
 The damped hold (for a controller that went silent) applies gravity compensation plus a
 joint damping of ``hold_damping`` Nm s/rad, integrated implicitly so that it is stable
 at any value, with the motors and the joint-7 extra torque at 0.

@@ -106,7 +106,8 @@ HOLD_KP = Param('hold_kp', 20.0, 'Stiffness of the joint-7 hold in Nm/rad (its f
                 params.in_range(0.0, 100.0), read_only=True, low=0.0, high=100.0)
 HOLD_KD = Param('hold_kd', 1.0, 'Damping of the joint-7 hold in Nm s/rad (computed once per '
                 'control period: keep it well below inertia / period, about 5 for the wrist '
-                'with its rotor at 50 Hz).', params.in_range(0.0, 10.0), read_only=True, low=0.0, high=10.0)
+                'with its rotor at 50 Hz).', params.in_range(0.0, 10.0), read_only=True,
+                low=0.0, high=10.0)
 HOLD_MAX_TORQUE = Param('hold_max_torque', 12.0, 'Torque limit of the joint-7 hold in Nm.',
                         params.in_range(0.0, 12.0), read_only=True, low=0.0, high=12.0)
 TORQUE_RATE_LIMIT = Param(
