@@ -47,6 +47,18 @@ ARGUMENTS = (
     Argument('bag', 'bags/panda_reach', 'Bag folder written when record is true.'),
     Argument('control_cpus', '', 'CPUs reserved for sim_node and policy_node in realtime '
              "mode, e.g. '0' (empty: any CPU); keep other work off them (taskset)."),
+    Argument('sim', 'true', 'Start sim_node; false: drive a robot started elsewhere '
+             '(franka_ros2, mujoco_ros2_control, Gazebo) through /joint_states and its '
+             'ros2_control effort controller.', ('true', 'false')),
+    Argument('controller', 'effort_controller', 'sim:=false: the JointGroupEffortController '
+             'the torques go to (/<controller>/commands).'),
+    Argument('controller_joints', '', "sim:=false: the controller's joints parameter, "
+             'comma-separated, in its order (empty: joint_names).'),
+    Argument('robot_compensates_gravity', 'true', 'sim:=false: the robot adds gravity '
+             'compensation below the command (Franka: true; mujoco_ros2_control: false).',
+             ('true', 'false')),
+    Argument('use_sim_time', 'false', 'sim:=false: the robot publishes /clock (simulators).',
+             ('true', 'false')),
 )
 
 
@@ -97,7 +109,23 @@ def check_arguments(values: Dict[str, str]) -> Dict[str, str]:
         raise ValueError(f'argument control_cpus: {exc}') from None
     if merged['record'] == 'true' and not merged['bag']:
         raise ValueError('argument record=true needs a bag folder')
+    if merged['sim'] == 'false' and merged['mode'] == 'lockstep':
+        raise ValueError('argument mode=lockstep needs sim_node (sim=true): a robot started '
+                         'elsewhere runs on its own time')
     return merged
+
+
+def record_topics(args: Dict[str, str]) -> Tuple[str, ...]:
+    """Return the topics to record: RECORD_TOPICS, with the robot's command topic."""
+    command = command_topic(args)
+    return tuple(command if t == '/effort_controller/commands' else t for t in RECORD_TOPICS)
+
+
+def command_topic(args: Dict[str, str]) -> str:
+    """Return the topic of the torque commands (ros2_control: /<controller>/commands)."""
+    if args.get('sim', 'true') == 'true':
+        return '/effort_controller/commands'
+    return f"/{args['controller'].strip('/')}/commands"
 
 
 def panda_reach_nodes(values: Dict[str, str]) -> List[NodeLaunch]:
@@ -105,7 +133,8 @@ def panda_reach_nodes(values: Dict[str, str]) -> List[NodeLaunch]:
     Return the processes of the panda_reach stack for the given arguments.
 
     :param values: launch arguments (see ARGUMENTS); missing ones take their defaults.
-    :return: the processes in start order (the simulator first: it owns /clock).
+    :return: the processes in start order (the simulator, when there is one, first: it owns
+        /clock).
     """
     args = check_arguments(values)
     # The dicts below carry the launch arguments. launch_ros writes the dicts of a node
@@ -114,28 +143,40 @@ def panda_reach_nodes(values: Dict[str, str]) -> List[NodeLaunch]:
     params_file = share_path(*PARAMS_FILE)
     shared = {'control_rate_hz': float(args['control_rate_hz']), 'mode': args['mode']}
     control = {'cpu_affinity': args['control_cpus']}
-    # The simulator is the clock; everyone else runs on its time.
-    sim_time = {'use_sim_time': True}
+    simulated = args['sim'] == 'true'
+    # The simulator is the clock; everyone else runs on its time. An external robot's
+    # clock is the wall clock, or a simulator's /clock.
+    sim_time = {'use_sim_time': simulated or args['use_sim_time'] == 'true'}
     # The simulated robot adds to the torques what the policy was trained with.
     robot = _robot_side(args['checkpoint'])
-    nodes = [
-        NodeLaunch(PACKAGE, 'sim_node', 'sim_node', (params_file, shared, control, robot)),
-        NodeLaunch(PACKAGE, 'policy_node', 'policy_node',
-                   (params_file, shared, control, robot, sim_time,
-                    {'checkpoint': args['checkpoint']})),
-    ]
+    policy = {'checkpoint': args['checkpoint']}
+    nodes = []
+    if simulated:
+        nodes.append(NodeLaunch(PACKAGE, 'sim_node', 'sim_node',
+                                (params_file, shared, control, robot)))
+    else:
+        # Nothing holds joint 7 on such a robot, and it may compensate gravity itself.
+        policy.update(controller_name=args['controller'], hold_unactuated_joints=True,
+                      robot_compensates_gravity=args['robot_compensates_gravity'] == 'true')
+        joints = [j.strip() for j in args['controller_joints'].split(',') if j.strip()]
+        if joints:
+            policy['controller_joints'] = joints
+    nodes.append(NodeLaunch(PACKAGE, 'policy_node', 'policy_node',
+                            (params_file, shared, control, robot, sim_time, policy)))
     if args['goals'] == 'random':
         nodes.append(NodeLaunch(
             PACKAGE, 'goal_publisher', 'goal_publisher',
             (params_file, shared, sim_time,
              {'source': 'random', 'count': int(float(args['goal_count'])),
               'report': args['goal_report']})))
-    with open(share_path(*URDF_FILE)) as urdf:
-        description = urdf.read()
-    nodes.append(NodeLaunch('robot_state_publisher', 'robot_state_publisher',
-                            'robot_state_publisher',
-                            ({'robot_description': description}, sim_time),
-                            needs_ros_install=True))
+    if simulated:
+        # An external robot's bring-up runs its own robot_state_publisher (and its TF).
+        with open(share_path(*URDF_FILE)) as urdf:
+            description = urdf.read()
+        nodes.append(NodeLaunch('robot_state_publisher', 'robot_state_publisher',
+                                'robot_state_publisher',
+                                ({'robot_description': description}, sim_time),
+                                needs_ros_install=True))
     if args['rviz'] == 'true':
         nodes.append(NodeLaunch('rviz2', 'rviz2', 'rviz2', (sim_time,),
                                 ('-d', share_path(*RVIZ_FILE)), needs_ros_install=True))
@@ -168,7 +209,8 @@ def record_command(values: Dict[str, str], ros_install: bool) -> Optional[List[s
     if ros_install:
         # rosbag2 of Jazzy and later deprecates positional topics (Humble has no --topics).
         return ['ros2', 'bag', 'record', '-s', 'mcap', '-o', args['bag'],
-                '--use-sim-time', '--topics', *RECORD_TOPICS]
+                *(['--use-sim-time'] if args['sim'] == 'true' or args['use_sim_time'] == 'true'
+                  else []), '--topics', *record_topics(args)]
     return ['bag_recorder', '--ros-args', '-r', '__node:=bag_recorder',
             '-p', f"output:={args['bag']}",
-            '-p', 'topics:=[' + ','.join(RECORD_TOPICS) + ']']
+            '-p', 'topics:=[' + ','.join(record_topics(args)) + ']']

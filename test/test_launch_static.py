@@ -161,6 +161,29 @@ def test_the_simulated_robot_gets_the_torque_interface_of_the_checkpoint(fake_la
                    if isinstance(p, dict))
 
 
+def test_without_sim_the_policy_drives_an_external_robot(fake_launch):
+    _, actions = _launch(fake_launch, sim='false', controller='panda_arm_controller',
+                         controller_joints='panda_joint7, panda_joint6,panda_joint5,'
+                         'panda_joint4,panda_joint3,panda_joint2,panda_joint1',
+                         robot_compensates_gravity='false', record='true', bag='b')
+    names = [a.kwargs.get('executable') for a in actions if type(a).__name__ == 'Node']
+    assert 'sim_node' not in names and 'robot_state_publisher' not in names
+    assert names[0] == 'policy_node'
+    policy = next(a for a in actions if a.kwargs.get('executable') == 'policy_node')
+    merged = {}
+    for params in policy.kwargs['parameters']:
+        if isinstance(params, dict):
+            merged.update(params)
+    assert merged['controller_name'] == 'panda_arm_controller'
+    assert merged['controller_joints'] == [f'panda_joint{i}' for i in range(7, 0, -1)]
+    assert merged['hold_unactuated_joints'] is True
+    assert merged['robot_compensates_gravity'] is False and merged['use_sim_time'] is False
+    record = next(a for a in actions if type(a).__name__ == 'ExecuteProcess').kwargs['cmd']
+    assert '/panda_arm_controller/commands' in record and '--use-sim-time' not in record
+    with pytest.raises(ValueError, match='mode=lockstep needs sim_node'):
+        stack.panda_reach_nodes({'sim': 'false', 'mode': 'lockstep'})
+
+
 def test_bad_arguments_refused():
     with pytest.raises(ValueError, match="mode='fast' must be one of"):
         stack.panda_reach_nodes({'mode': 'fast'})

@@ -73,8 +73,9 @@ def test_policy_node_lockstep_commands_rejects_and_hot_swaps(nodes, tmp_path):
     ckpt_a = make_checkpoint(tmp_path / 'a.safetensors', seed=0)
     ckpt_b = make_checkpoint(tmp_path / 'b.safetensors', seed=1)
     ckpt_bad = make_checkpoint(tmp_path / 'bad.safetensors', n_obs=10, hidden=(8,))
+    # Rate limit and velocity stop off: the commands are compared with the network's.
     proc = start('policy_node', mode='lockstep', checkpoint=str(ckpt_a), stale_timeout=1.0,
-                 diagnostics_period=0.3)
+                 diagnostics_period=0.3, torque_rate_limit=0.0, velocity_stop_fraction=0.0)
     node = probe.node
     commands, diagnostics = [], []
     node.create_subscription(Float64MultiArray, '/effort_controller/commands',
@@ -128,7 +129,7 @@ def test_policy_node_lockstep_commands_rejects_and_hot_swaps(nodes, tmp_path):
     # Malformed joint states and goals are refused; the node keeps answering.
     bad_states = [_joint_state(probe, (float('nan'),) + Q[1:]),
                   _joint_state(probe, Q[:6], QD[:6], JOINTS[:6]),
-                  _joint_state(probe, Q, names=JOINTS[:6] + ['fer_joint7']),
+                  _joint_state(probe, Q, names=JOINTS[:6] + [JOINTS[0]]),
                   _joint_state(probe, Q, qd=QD[:5])]
     bad_states[1].name = JOINTS   # 7 names, 6 positions
     for msg in bad_states:

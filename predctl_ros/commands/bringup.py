@@ -43,6 +43,19 @@ def add_arguments(parser):
     parser.add_argument('--control-cpus', default='', metavar='CPUS',
                         help='CPUs reserved for sim_node and policy_node in realtime mode, '
                              "e.g. '0'; keep other work off them (taskset -c 1 predctl train)")
+    parser.add_argument('--no-sim', action='store_true',
+                        help='no sim_node: drive a robot started elsewhere through '
+                             '/joint_states and /<controller>/commands (ros2_control)')
+    parser.add_argument('--controller', default='effort_controller',
+                        help='--no-sim: the JointGroupEffortController of the robot')
+    parser.add_argument('--controller-joints', default='', metavar='J1,J2,...',
+                        help="--no-sim: the controller's joints, in its order (default: "
+                             'joint_names)')
+    parser.add_argument('--robot-compensates-gravity', choices=['true', 'false'],
+                        default='true', help='--no-sim: the robot adds gravity compensation '
+                        '(Franka: true; mujoco_ros2_control: false)')
+    parser.add_argument('--use-sim-time', action='store_true',
+                        help='--no-sim: the robot publishes /clock (a simulator)')
 
 
 def stack_values(args) -> dict:
@@ -50,7 +63,10 @@ def stack_values(args) -> dict:
     values = {'checkpoint': args.checkpoint, 'control_rate_hz': str(args.control_rate),
               'mode': args.mode, 'goals': args.goals, 'goal_count': str(args.count),
               'rviz': 'false', 'record': 'true' if args.record else 'false',
-              'control_cpus': args.control_cpus}
+              'control_cpus': args.control_cpus, 'sim': 'false' if args.no_sim else 'true',
+              'controller': args.controller, 'controller_joints': args.controller_joints,
+              'robot_compensates_gravity': args.robot_compensates_gravity,
+              'use_sim_time': 'true' if args.use_sim_time else 'false'}
     if args.record:
         values['bag'] = args.record
     return values

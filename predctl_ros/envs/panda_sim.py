@@ -25,6 +25,11 @@ compensation cancels gravity only, not the Coriolis and centrifugal terms (those
 the controller's business). It uses MuJoCo's body gravity compensation, compiled in but
 inactive where the interface has none, so the physics is the task's either way.
 
+Two options make it a robot the policy was not trained on, for tests of the controller's
+adaptation to other robots: ``gravity_compensation=True`` with the ``direct`` interface (a
+robot that compensates gravity, without the Franka loop's damping) and
+``joint7_servo=False`` (no servo on joint 7: the command's 7th entry is its torque).
+
 The damped hold (for a controller that went silent) applies gravity compensation plus a
 joint damping of ``hold_damping`` Nm s/rad, integrated implicitly so that it is stable
 at any value, with the motors and the joint-7 extra torque at 0.
@@ -80,7 +85,8 @@ class PandaSim:
                  control_dt_s: float = tasks.CONTROL_DT_S,
                  initial_positions=None,
                  torque_interface: str = torque_interfaces.DEFAULT,
-                 hold_damping: float = 20.0, base_body: str = 'panda_link0'):
+                 hold_damping: float = 20.0, base_body: str = 'panda_link0',
+                 gravity_compensation: Optional[bool] = None, joint7_servo: bool = True):
         """
         Load the model and put the arm at rest in the initial configuration.
 
@@ -93,6 +99,13 @@ class PandaSim:
             compensation, damping); the interface the policy was trained with.
         :param hold_damping: joint damping of the damped hold in Nm s/rad (>= 0).
         :param base_body: the link poses are expressed in.
+        :param gravity_compensation: whether the robot cancels gravity below the command;
+            None = as the torque interface does. True with ``direct`` is a robot that
+            compensates gravity without the interface's damping (a ros2_control
+            simulation or Franka's controller seen by a policy trained without it).
+        :param joint7_servo: hold joint 7 with the task's PD servo; False makes joint 7 a
+            torque motor like the others (a robot with no servo for it: the command's
+            7th entry is its whole torque).
         :raises ValueError: on a control period that is not a whole number of physics
             steps, a bad configuration, a model without the Panda's joints, or bad options.
         """
@@ -105,8 +118,10 @@ class PandaSim:
         # gravcomp bodies at compile time); body_gravcomp = 0 keeps the task's physics
         # where the interface has none.
         options['gravity_compensation'] = True
+        self.joint7_servo = bool(joint7_servo)
         spec = models.build_spec(self.urdf, models.PANDA_EE_BODY, timestep_s=physics_dt_s,
-                                 hold_joints=('panda_joint7',), rgba=models.PANDA_RGBA,
+                                 hold_joints=('panda_joint7',) if joint7_servo else (),
+                                 rgba=models.PANDA_RGBA,
                                  **options)
         self.model = model = spec.compile()
         self._gravcomp_bodies = model.body_gravcomp.copy()
@@ -131,7 +146,9 @@ class PandaSim:
             raise ValueError(f'{self.urdf}: no link named {base_body!r} to express poses '
                              'in') from None
         self.torque_interface = interface.name
-        self.gravity_compensation = interface.gravity_compensation
+        self.gravity_compensation = (interface.gravity_compensation
+                                     if gravity_compensation is None
+                                     else bool(gravity_compensation))
         self._drive_damping = np.array(interface.added_damping)
         self.hold_damping = 0.0
         self.set_hold_damping(hold_damping)
@@ -210,7 +227,8 @@ class PandaSim:
         model, data = self.model, self.data
         mujoco.mj_resetData(model, data)
         data.qpos[:] = q
-        data.ctrl[6] = q[6]
+        if self.joint7_servo:
+            data.ctrl[6] = q[6]
         self.holding = False
         mujoco.mj_forward(model, data)
 
@@ -245,8 +263,11 @@ class PandaSim:
         """
         tau = self.clip_torques(torques)
         self._configure(holding=False)
-        self.data.ctrl[:6] = tau[:6]
-        self._extra[6] = tau[6]
+        if self.joint7_servo:
+            self.data.ctrl[:6] = tau[:6]
+            self._extra[6] = tau[6]
+        else:
+            self.data.ctrl[:] = tau
         return self._advance()
 
     def hold(self) -> bool:
@@ -256,7 +277,7 @@ class PandaSim:
         :return: True when the physics diverged (see :meth:`step`).
         """
         self._configure(holding=True)
-        self.data.ctrl[:6] = 0.0
+        self.data.ctrl[:7 - self.joint7_servo] = 0.0
         self._extra[6] = 0.0
         return self._advance()
 

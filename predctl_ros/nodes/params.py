@@ -46,6 +46,11 @@ def in_range(low: float, high: float) -> Check:
     return check
 
 
+def is_bool(value) -> Optional[str]:
+    """Check that a value is true or false."""
+    return None if isinstance(value, bool) else f'must be true or false, got {value!r}'
+
+
 def one_of(*choices: str) -> Check:
     """Return a check that a string is one of the choices."""
     def check(value):

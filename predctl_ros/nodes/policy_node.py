@@ -5,9 +5,12 @@ policy_node: the SNN policy driving the Panda to goals from RViz, by joint torqu
 
 Subscribes /joint_states (sensor-data QoS), /goal_pose (RViz 2D Goal Pose; its z is 0, the
 height is the ``goal_height`` parameter) and /clicked_point (RViz Publish Point, 3-D).
-Publishes 7 torques on /effort_controller/commands, one per joint state as it arrives (each
-stamp answered once); in ``realtime`` mode a timer at ``control_rate_hz`` is the watchdog
-that turns missing joint states into zero-torque commands.
+Publishes 7 torques on /<controller_name>/commands (ros2_control's forward command
+controller convention; default /effort_controller/commands) in the order of
+``controller_joints``, one per control period of joint states as they arrive (each stamp
+answered once, a faster stream paced to ``control_rate_hz``); in ``realtime`` mode a timer
+at ``control_rate_hz`` is the watchdog that turns missing joint states into zero-torque
+commands.
 Also publishes the adopted goal on /active_target (latched), a target marker (ns
 ``target``) and /diagnostics. Service ~/reset clears the target and the SNN state.
 
@@ -20,8 +23,18 @@ Behaviour a user sees:
   goal stays; each new goal restarts the SNN from rest;
 * joint states older than ``stale_timeout`` (by the node clock) or none at all while a goal
   is set: zero-torque commands, and one log line per stale period;
-* malformed joint states (wrong lengths, NaN/inf, unknown or missing joint names) are
-  rejected, counted in /diagnostics and logged (throttled); the node keeps running;
+* joint states are read by name: joints beyond ``joint_names`` (a gripper's fingers) are
+  ignored, and the joints may come in several messages (the latest value of each is used;
+  the state is as old as its oldest joint). Messages with none of the joints are ignored
+  and counted; malformed ones (lengths that do not match the names, a name twice, NaN/inf
+  in a needed joint) are rejected, counted in /diagnostics and logged (throttled); the
+  node keeps running;
+* the command is adapted to the robot (predctl_ros.control.RobotAdapter): the model's
+  gravity torque is subtracted when ``robot_compensates_gravity`` and the policy was
+  trained without compensation; joint 7 is held by a PD when ``hold_unactuated_joints``;
+  a damped stop replaces the policy while a joint is near its velocity limit, and every
+  command changes at most ``torque_rate_limit`` Nm/s; stops and limited commands are
+  counted in /diagnostics;
 * setting ``checkpoint`` at run time hot-swaps the network (the goal is kept, the SNN
   starts from rest); a file that does not load or does not fit is refused and the old
   network keeps running.
@@ -32,12 +45,15 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PointStamped, PoseStamped
 import numpy as np
-from predctl_ros.control import (GoalChecker, GoalRejected, PolicyRunner, resolve_checkpoint,
-                                 StepStats)
+from predctl_ros.control import (command_order, ControlPacer, GoalChecker, GoalRejected,
+                                 JointHold, JointStateError, JointStateMerger, PolicyRunner,
+                                 resolve_checkpoint, RobotAdapter, RobotDynamics, StepStats)
+from predctl_ros.envs import models, torque_interfaces
 from predctl_ros.nodes import params
 from predctl_ros.nodes.params import Param
 from predctl_ros.nodes.run import run_node
 from predctl_ros.nodes.scheduling import SCHEDULING
+from predctl_ros.resources import share_path
 from predctl_ros.snn.checkpoint import CheckpointError
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -72,7 +88,51 @@ STALE_TIMEOUT = Param('stale_timeout', 0.1, 'Joint states older than this (s, no
 DIAGNOSTICS_PERIOD = Param('diagnostics_period', 1.0, 'Seconds (wall clock) between '
                            '/diagnostics messages.', params.in_range(0.05, 60.0),
                            read_only=True, low=0.05, high=60.0)
-OWN = (CHECKPOINT, GOAL_HEIGHT, ACCEPTED_FRAMES, STALE_TIMEOUT, DIAGNOSTICS_PERIOD)
+CONTROLLER_NAME = Param(
+    'controller_name', 'effort_controller', 'The ros2_control effort controller '
+    '(JointGroupEffortController) the torques go to, on /<controller_name>/commands.',
+    lambda v: None if v and '/' not in v.strip('/') else f'must be one name, got {v!r}',
+    read_only=True)
+CONTROLLER_JOINTS = Param(
+    'controller_joints', list(params.JOINT_NAMES.default), "The controller's `joints` "
+    'parameter: the order of the torques in a command (the joint_names, in any order).',
+    params.names(7), read_only=True)
+HOLD_UNACTUATED = Param(
+    'hold_unactuated_joints', False, 'Hold the joints the policy does not drive (joint 7) '
+    'with a PD to their angle at the goal adoption: for robots without a servo for them '
+    '(not sim_node, which has one).', params.is_bool, read_only=True)
+HOLD_KP = Param('hold_kp', 20.0, 'Stiffness of the joint-7 hold in Nm/rad (its friction of '
+                'about 0.3 Nm leaves 0.3 / hold_kp rad of error).',
+                params.in_range(0.0, 100.0), read_only=True, low=0.0, high=100.0)
+HOLD_KD = Param('hold_kd', 1.0, 'Damping of the joint-7 hold in Nm s/rad (computed once per '
+                'control period: keep it well below inertia / period, about 5 for the wrist '
+                'with its rotor at 50 Hz).', params.in_range(0.0, 10.0), read_only=True,
+                low=0.0, high=10.0)
+HOLD_MAX_TORQUE = Param('hold_max_torque', 12.0, 'Torque limit of the joint-7 hold in Nm.',
+                        params.in_range(0.0, 12.0), read_only=True, low=0.0, high=12.0)
+TORQUE_RATE_LIMIT = Param(
+    'torque_rate_limit', 1000.0, 'Largest rate of change of the command in Nm/s (the '
+    "Panda's 1000 Nm/s, as libfranka's limitRate); 0 = no limit.",
+    params.in_range(0.0, 100000.0), read_only=True, low=0.0, high=100000.0)
+VELOCITY_STOP_FRACTION = Param(
+    'velocity_stop_fraction', 0.9, 'A damped stop replaces the policy while a joint is '
+    'faster than this share of its velocity limit (until all are below half of it); 0 = '
+    'off.', params.in_range(0.0, 1.0), read_only=True, low=0.0, high=1.0)
+OWN = (CHECKPOINT, GOAL_HEIGHT, ACCEPTED_FRAMES, STALE_TIMEOUT, DIAGNOSTICS_PERIOD,
+       CONTROLLER_NAME, CONTROLLER_JOINTS, HOLD_UNACTUATED, HOLD_KP, HOLD_KD, HOLD_MAX_TORQUE,
+       TORQUE_RATE_LIMIT, VELOCITY_STOP_FRACTION)
+
+
+def robot_compensates_gravity(interface: str) -> Param:
+    """Return the parameter, defaulting to what the policy's torque interface assumes."""
+    return Param(
+        'robot_compensates_gravity', torque_interfaces.torque_interface(
+            interface).gravity_compensation,
+        'The robot adds gravity compensation below the command (Franka, franka_ros2 '
+        'Gazebo); default: as the torque_interface the policy was trained with. When it '
+        'differs, the model gravity torque g(q) is subtracted from (or added to) the command.',
+        params.is_bool, read_only=True)
+
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -100,26 +160,35 @@ class PolicyNode(Node):
         self.stale_timeout = values['stale_timeout']
         self.checker = GoalChecker(values['accepted_frames'])
         try:
+            self._order = command_order(self.joint_names, values['controller_joints'])
+        except ValueError as exc:
+            raise params.ParameterError(f"{self.get_name()}: parameter 'controller_joints': "
+                                        f'{exc}') from None
+        try:
             self.runner = self._load(values['checkpoint'])
         except CheckpointError as exc:
             raise params.ParameterError(f"{self.get_name()}: parameter 'checkpoint': "
                                         f'{exc}') from exc
+        compensates = params.declare(
+            self, [robot_compensates_gravity(self.torque_interface)])
+        self.adapter = self._adapter(values, compensates['robot_compensates_gravity'])
         self.rejects = params.RejectCounter(self)
         self.stats = self._new_stats()
         n = len(self.joint_names)
+        self.merger = JointStateMerger(self.joint_names)
+        self.pacer = ControlPacer(round(self.control_dt_s * 1e9))
         self._q, self._qd = np.zeros(n), np.zeros(n)
         self._has_qd = False
-        self._stamp_ns = None          # stamp of the latest valid joint state
+        self._stamp_ns = None          # stamp of the latest state due for an answer
         self._arrival = 0.0            # perf_counter at its arrival
         self._pending = False          # lockstep: latest state not answered yet
-        self._names_key, self._index = None, None
         self._stale = False
-        self._commands = self._zero_commands = self._states = 0
+        self._commands = self._zero_commands = self._states = self._ignored = 0
+        self._stops_said = 0
         self._command = Float64MultiArray()
-        self._zeros = [0.0] * n
 
-        self.command_pub = self.create_publisher(Float64MultiArray,
-                                                 '/effort_controller/commands', 10)
+        self.command_topic = f"/{values['controller_name'].strip('/')}/commands"
+        self.command_pub = self.create_publisher(Float64MultiArray, self.command_topic, 10)
         self.target_pub = self.create_publisher(PointStamped, '/active_target', LATCHED)
         self.marker_pub = self.create_publisher(Marker, '/visualization_marker', LATCHED)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
@@ -128,7 +197,6 @@ class PolicyNode(Node):
         self.create_subscription(PoseStamped, '/goal_pose', self._on_goal_pose, 10)
         self.create_subscription(PointStamped, '/clicked_point', self._on_clicked_point, 10)
         self.create_service(Trigger, '~/reset', self._on_reset)
-        self._answered_ns = None
         if self.mode == 'realtime':
             # The watchdog: joint states that stop coming make the commands zero torque.
             self.create_timer(self.control_dt_s, self._on_control_timer)
@@ -147,6 +215,31 @@ class PolicyNode(Node):
                             n_joints=len(self.joint_names),
                             torque_interface=self.torque_interface)
 
+    def _adapter(self, values, robot_compensates: bool) -> RobotAdapter:
+        # The model of the task: the robot of urdf/panda.urdf, as the policy knows it.
+        urdf = share_path(*models.PANDA_URDF)
+        dynamics = RobotDynamics(self.runner.task.model, urdf, self.joint_names)
+        hold = None
+        if values['hold_unactuated_joints']:
+            held = [i for i in range(len(self.joint_names)) if i not in self.runner.task.actuated]
+            hold = JointHold(held, values['hold_kp'], values['hold_kd'],
+                             values['hold_max_torque'])
+        trained = torque_interfaces.torque_interface(self.torque_interface)
+        if trained.gravity_compensation and not robot_compensates:
+            self.get_logger().warning(
+                f'the policy was trained with torque_interface {trained.name} (the robot '
+                'compensating gravity and damping the joints); adding g(q) to the command '
+                'makes up for the gravity, not for the damping')
+        return RobotAdapter(dynamics, self.control_dt_s,
+                            trained_with_compensation=trained.gravity_compensation,
+                            robot_compensates=robot_compensates, hold=hold,
+                            rate_nm_s=values['torque_rate_limit'],
+                            velocity_stop_share=values['velocity_stop_fraction'])
+
+    def _gravity_mode(self) -> str:
+        return {-1: 'subtracted (robot compensates)', 0: 'as trained',
+                1: 'added (robot does not compensate)'}[self.adapter.gravity_sign]
+
     def _new_stats(self) -> StepStats:
         # Late = over a tenth of the control period (2 ms at 50 Hz) from state to command.
         return StepStats(late_s=LATE_SHARE * self.control_dt_s)
@@ -155,7 +248,9 @@ class PolicyNode(Node):
         spec = self.runner.net_spec
         return (f'checkpoint {self.runner.path} (task {self.runner.spec.task_id}, '
                 f'{spec.arch} {list(spec.hidden)} {spec.neuron}, '
-                f'{self.runner.spec.obs_size} observations)')
+                f'{self.runner.spec.obs_size} observations); commands on '
+                f'{self.command_topic}; gravity {self._gravity_mode()}; joint-7 hold '
+                f'{"on" if self.adapter.hold is not None else "off (the robot holds it)"}')
 
     def _on_change(self, name, value):
         if name == 'checkpoint':
@@ -178,49 +273,34 @@ class PolicyNode(Node):
 
     # -- inputs --------------------------------------------------------------------------
 
-    def _joint_index(self, names):
-        expected = set(self.joint_names)
-        unknown = [n for n in names if n not in expected]
-        missing = [n for n in self.joint_names if n not in names]
-        if unknown or missing or len(set(names)) != len(names):
-            return None, (f'joint names {list(names)} do not match joint_names '
-                          f'{self.joint_names} (unknown {unknown}, missing {missing})')
-        return np.array([list(names).index(n) for n in self.joint_names]), None
-
     def _on_joint_state(self, msg: JointState):
         arrival = time.perf_counter()
-        key = tuple(msg.name)
-        if key != self._names_key:
-            index, reason = self._joint_index(key)
-            if reason:
-                self.rejects.reject('joint_state', reason)
-                return
-            self._names_key, self._index = key, index
-        n = len(key)
-        if len(msg.position) != n or len(msg.velocity) not in (0, n):
-            self.rejects.reject('joint_state', f'{len(msg.position)} positions and '
-                                f'{len(msg.velocity)} velocities for {n} joint names')
-            return
-        q = np.asarray(msg.position, dtype=float)[self._index]
-        qd = np.asarray(msg.velocity, dtype=float)[self._index] if len(msg.velocity) else None
-        if not np.all(np.isfinite(q)) or (qd is not None and not np.all(np.isfinite(qd))):
-            self.rejects.reject('joint_state', f'non-finite values: position '
-                                f'{list(msg.position)}, velocity {list(msg.velocity)}')
-            return
-        if qd is None and self.runner.needs_velocities:
-            self.rejects.reject('joint_state', 'no velocities, but the policy observes them')
-            return
-        self._q[:] = q
-        self._has_qd = qd is not None
-        if self._has_qd:
-            self._qd[:] = qd
         stamp = msg.header.stamp
         stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
-        if stamp_ns == self._answered_ns:
-            return    # the simulator re-sent a state already answered: answer it once
+        merger = self.merger
+        try:
+            ours = merger.update(msg.name, msg.position, msg.velocity, stamp_ns)
+        except JointStateError as exc:
+            self.rejects.reject('joint_state', str(exc))
+            return
+        if not ours:
+            self._ignored += 1     # another publisher's joints (a gripper, another arm)
+            return
+        self._states += 1
+        if not merger.complete:
+            return
+        if self.runner.needs_velocities and not merger.has_velocities:
+            self.rejects.reject('joint_state', 'no velocities, but the policy observes them')
+            return
+        stamp_ns = merger.stamp_ns
+        if not self.pacer.due(stamp_ns):
+            return    # a re-sent state, or one within the period of the last answer
+        self._q[:] = merger.position
+        self._has_qd = merger.has_velocities
+        if self._has_qd:
+            self._qd[:] = merger.velocity
         self._stamp_ns = stamp_ns
         self._arrival = arrival
-        self._states += 1
         # Answer on arrival in both modes: the command then reaches the simulator well
         # inside the period it was computed for, as in training (a timer of its own would
         # add up to a period of delay).
@@ -244,6 +324,10 @@ class PolicyNode(Node):
             self.get_logger().warning(f'refused goal from {source}: {exc}')
             return
         self.runner.set_target(goal)
+        if self.merger.complete:
+            self.adapter.adopt_goal(self.merger.position)
+        elif self.adapter.hold is not None:
+            self.adapter.hold.reference = None    # taken from the first state instead
         now = self.get_clock().now().to_msg()
         target = PointStamped()
         target.header.stamp = now
@@ -290,11 +374,17 @@ class PolicyNode(Node):
             self._control()
 
     def _stale_reason(self):
-        if self._stamp_ns is None:
-            return 'no joint state received yet'
-        age = (self.get_clock().now().nanoseconds - self._stamp_ns) * 1e-9
+        merger = self.merger
+        if not merger.complete:
+            missing = merger.missing()
+            if len(missing) == len(self.joint_names):
+                return 'no joint state received yet'
+            return f'no value yet for joints {missing}'
+        age = (self.get_clock().now().nanoseconds - merger.stamp_ns) * 1e-9
         if age > self.stale_timeout:
-            return f'latest joint state is {age:.3f} s old (stale_timeout {self.stale_timeout} s)'
+            # A state is as old as its oldest joint (joints may come from several sources).
+            return (f'the latest value of {merger.oldest_joint()} is {age:.3f} s old '
+                    f'(stale_timeout {self.stale_timeout} s)')
         return None
 
     def _control(self):
@@ -305,25 +395,34 @@ class PolicyNode(Node):
             if not self._stale:
                 self._stale = True
                 self.get_logger().warning(f'{reason}: commanding zero torque')
-            self._publish(self._zeros, zero=True)
+            self._publish(self.adapter.idle(), zero=True)
             return
         if self._stale:
             self._stale = False
             self.get_logger().info('joint states are fresh again: resuming the policy')
         self._pending = False
-        self._answered_ns = self._stamp_ns
+        self.pacer.answered(self._stamp_ns)
+        qd = self._qd if self._has_qd else None
         try:
-            torque = self.runner.step(self._q, self._qd if self._has_qd else None)
+            torque = self.runner.step(self._q, qd)
         except ValueError as exc:
             self.rejects.reject('step', f'{exc}; commanding zero torque')
-            self._publish(self._zeros, zero=True)
+            self._publish(self.adapter.idle(), zero=True)
             return
-        self._publish(torque.tolist())
+        adapter = self.adapter
+        if adapter.hold is not None and adapter.hold.reference is None:
+            adapter.adopt_goal(self._q)
+        self._publish(adapter.command(torque, self._q, qd))
+        if adapter.stop.trips > self._stops_said:
+            self._stops_said = adapter.stop.trips
+            self.get_logger().warning(
+                f'damped stop ({adapter.stop.trips} so far): {adapter.stop.last_trip}',
+                throttle_duration_sec=1.0)
         self.stats.add(self.runner.last_step_s, self.runner.rates_hz, self.runner.synops,
                        time.perf_counter() - self._arrival)
 
-    def _publish(self, values, zero: bool = False):
-        self._command.data = values
+    def _publish(self, torque, zero: bool = False):
+        self._command.data = torque[self._order].tolist()
         self.command_pub.publish(self._command)
         self._commands += 1
         self._zero_commands += zero
@@ -341,6 +440,9 @@ class PolicyNode(Node):
             status.level, status.message = DiagnosticStatus.OK, 'waiting for a goal'
         elif stale:
             status.level, status.message = DiagnosticStatus.WARN, f'stale: {stale}'
+        elif self.adapter.stop.stopping:
+            status.level = DiagnosticStatus.WARN
+            status.message = f'damped stop: {self.adapter.stop.last_trip}'
         else:
             status.level, status.message = DiagnosticStatus.OK, 'driving to the target'
         values = {
@@ -351,6 +453,14 @@ class PolicyNode(Node):
             'stale': 'true' if stale else 'false',
             'steps': str(summary['steps']),
             'joint_states_accepted': str(self._states),
+            'joint_states_ignored': str(self._ignored),
+            'command_topic': self.command_topic,
+            'gravity': self._gravity_mode(),
+            'joint7_hold': 'true' if self.adapter.hold is not None else 'false',
+            'rate_limited_commands': str(self.adapter.limiter.limited),
+            'velocity_stops': str(self.adapter.stop.trips),
+            'velocity_stop_commands': str(self.adapter.stop.stop_commands),
+            'stopping': 'true' if self.adapter.stop.stopping else 'false',
             'commands_published': str(self._commands),
             'zero_torque_commands': str(self._zero_commands),
             'late_threshold_ms': f'{LATE_SHARE * self.control_dt_s * 1e3:g}',
