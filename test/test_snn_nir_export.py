@@ -208,7 +208,10 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / 'out.nir'
     assert main(['export', str(tmp_path / 'missing.safetensors'), '--nir', str(out)]) == 2
     _one_error_line(capsys, 'missing.safetensors: no such checkpoint file')
-    alif = 'models/reach2d_snn.safetensors'
+    alif = save_checkpoint(tmp_path / 'alif.safetensors', {
+        'prediction': PredictionNet(4, 2, hidden=(8, 8), neuron='alif'),
+        'policy': PolicyNet(4, 2, 2, hidden=(8, 8), neuron='alif')}, task='reach2d')
+    alif = str(alif)
     assert main(['export', alif, '--nir', str(out)]) == 2
     _one_error_line(capsys, "network 'policy' uses adaptive-threshold (ALIF) neurons",
                     'policy.neuron=lif')
@@ -231,3 +234,12 @@ def test_non_spiking_and_alif_networks_are_refused_by_the_converter():
         to_nir(MLPNet(policy_spec(4, 2, 2, arch='mlp', hidden=(8,))), 'policy')
     with pytest.raises(NIRExportError, match='ALIF'):
         to_nir(PredictionNet(4, 2, hidden=(8, 8), neuron='alif'), 'prediction')
+
+
+def test_a_shipped_policy_exports(tmp_path, capsys):
+    """The shipped reach2d policy is LIF: it goes to NIR, and the graph reads back."""
+    out = tmp_path / 'reach2d_policy.nir'
+    assert main(['export', 'models/reach2d_snn.safetensors', '--nir', str(out)]) == 0
+    assert 'policy as NIR' in capsys.readouterr().out
+    graph = nir.read(str(out))
+    assert any(isinstance(node, nir.CubaLIF) for node in graph.nodes.values())
