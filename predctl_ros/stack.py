@@ -156,7 +156,9 @@ def panda_reach_nodes(values: Dict[str, str]) -> List[NodeLaunch]:
                                 (params_file, shared, control, robot)))
     else:
         # Nothing holds joint 7 on such a robot, and it may compensate gravity itself.
+        # Its effort controller keeps the last command: the node holds the arm between goals.
         policy.update(controller_name=args['controller'], hold_unactuated_joints=True,
+                      hold_when_idle=True,
                       robot_compensates_gravity=args['robot_compensates_gravity'] == 'true')
         joints = [j.strip() for j in args['controller_joints'].split(',') if j.strip()]
         if joints:

@@ -228,3 +228,30 @@ def test_joint_hold_brings_a_kicked_wrist_back(shipped):
     # Unheld, friction stops it where the kick left it (measured 0.06 rad); held, the PD
     # brings it back to within friction / kp (0.3 / 20 rad).
     assert drift[True] < 0.02 and drift[False] > 0.04, drift
+
+
+@pytest.mark.parametrize('compensating', [True, False])
+def test_hold_still_keeps_a_moving_arm_where_it_stops(shipped, compensating):
+    """Between goals on a robot without a hold of its own: the arm stops and stays."""
+    _, dyn = shipped
+    sim = PandaSim(gravity_compensation=compensating, joint7_servo=False)
+    adapter = RobotAdapter(dyn, 0.02, trained_with_compensation=False,
+                           robot_compensates=compensating)
+    sim.data.qvel[:4] = [0.5, -0.5, 0.5, 0.5]       # moving when the goal is cleared
+    for _ in range(25):                              # half a second to stop
+        st = sim.state()
+        sim.step(adapter.hold_still(st.position, st.velocity))
+    stopped = sim.state().position.copy()
+    for _ in range(100):                             # then two seconds of holding
+        st = sim.state()
+        sim.step(adapter.hold_still(st.position, st.velocity))
+    # Measured: rest within 0.01 rad/s; the held pose creeps by friction-sized amounts.
+    assert np.abs(sim.state().velocity).max() < 0.05
+    assert np.abs(sim.state().position - stopped).max() < 0.02
+    # Without it (nothing commanded: zero torque) a non-compensating arm falls.
+    if not compensating:
+        fall = PandaSim(gravity_compensation=False, joint7_servo=False)
+        start = fall.state().position.copy()
+        for _ in range(50):
+            fall.step(np.zeros(7))
+        assert np.abs(fall.state().position - start).max() > 0.1

@@ -108,6 +108,28 @@ class RobotAdapter:
         np.clip(torque, -dyn.effort_limits, dyn.effort_limits, out=torque)
         return self.limiter.limit(torque)
 
+    def hold_still(self, q, qd=None) -> np.ndarray:
+        """
+        Return the command that keeps the arm where it is while there is no goal.
+
+        The damped stop (what is left of the joint speeds decays each period) plus g(q)
+        where the robot does not carry the links' weight itself: for effort controllers
+        that keep applying their last command (ros2_control's JointGroupEffortController)
+        until a new one comes.
+
+        :param q: joint angles [n] in rad.
+        :param qd: joint velocities [n] in rad/s; None: gravity only.
+        :return: Nm [n], rate-limited (a buffer overwritten by the next call).
+        """
+        dyn = self.dynamics
+        torque = self._torque
+        torque[:] = 0.0 if qd is None else damped_stop(dyn.inertia(q), qd, self.period_s,
+                                                       dyn.effort_limits)
+        if not self.robot_compensates:
+            torque += dyn.gravity(q)
+        np.clip(torque, -dyn.effort_limits, dyn.effort_limits, out=torque)
+        return self.limiter.limit(torque)
+
     def idle(self) -> np.ndarray:
         """Return the zero-torque command (stale states), rate-limited like any other."""
         self._torque[:] = 0.0

@@ -17,7 +17,9 @@ Also publishes the adopted goal on /active_target (latched), a target marker (ns
 Behaviour a user sees:
 
 * no goal yet (or after ~/reset): no command is published, so the simulator's damped hold
-  keeps the arm (a zero-torque command would let it fall under gravity);
+  keeps the arm (a zero-torque command would let it fall under gravity); with
+  ``hold_when_idle`` (a robot whose effort controller keeps its last command) a damped
+  hold is commanded instead;
 * a goal is adopted when it is finite, in an accepted frame and inside the workspace bound
   (predctl_ros.control.GoalChecker); otherwise it is refused with the reason and the old
   goal stays; each new goal restarts the SNN from rest;
@@ -118,9 +120,15 @@ VELOCITY_STOP_FRACTION = Param(
     'velocity_stop_fraction', 0.9, 'A damped stop replaces the policy while a joint is '
     'faster than this share of its velocity limit (until all are below half of it); 0 = '
     'off.', params.in_range(0.0, 1.0), read_only=True, low=0.0, high=1.0)
+HOLD_WHEN_IDLE = Param(
+    'hold_when_idle', False, 'With no goal (before the first, after ~/reset) command a '
+    'damped hold every control period (plus g(q) where the robot does not compensate '
+    'gravity) instead of nothing: for effort controllers that keep their last command '
+    "(ros2_control's JointGroupEffortController). Off with sim_node, whose own hold "
+    'takes over when commands stop.', params.is_bool, read_only=True)
 OWN = (CHECKPOINT, GOAL_HEIGHT, ACCEPTED_FRAMES, STALE_TIMEOUT, DIAGNOSTICS_PERIOD,
        CONTROLLER_NAME, CONTROLLER_JOINTS, HOLD_UNACTUATED, HOLD_KP, HOLD_KD, HOLD_MAX_TORQUE,
-       TORQUE_RATE_LIMIT, VELOCITY_STOP_FRACTION)
+       TORQUE_RATE_LIMIT, VELOCITY_STOP_FRACTION, HOLD_WHEN_IDLE)
 
 
 def robot_compensates_gravity(interface: str) -> Param:
@@ -158,6 +166,7 @@ class PolicyNode(Node):
         self.torque_interface = values['torque_interface']
         self.goal_height = values['goal_height']
         self.stale_timeout = values['stale_timeout']
+        self.hold_when_idle = values['hold_when_idle']
         self.checker = GoalChecker(values['accepted_frames'])
         try:
             self._order = command_order(self.joint_names, values['controller_joints'])
@@ -205,8 +214,9 @@ class PolicyNode(Node):
                           clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f'{self._describe()}; {self.mode} mode at {1.0 / self.control_dt_s:g} Hz; waiting '
-            'for a goal on /goal_pose or /clicked_point (no command until then: the '
-            'simulator holds the arm)')
+            'for a goal on /goal_pose or /clicked_point ' + (
+                '(a damped hold until then)' if self.hold_when_idle else
+                '(no command until then: the simulator holds the arm)'))
 
     # -- checkpoint ----------------------------------------------------------------------
 
@@ -389,6 +399,11 @@ class PolicyNode(Node):
 
     def _control(self):
         if self.runner.target is None:
+            if self.hold_when_idle and self._stale_reason() is None:
+                self._pending = False
+                self.pacer.answered(self._stamp_ns)
+                self._publish(self.adapter.hold_still(
+                    self._q, self._qd if self._has_qd else None))
             return
         reason = self._stale_reason()
         if reason is not None:
