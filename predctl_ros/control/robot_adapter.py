@@ -89,22 +89,26 @@ class RobotAdapter:
         :return: Nm [n] (a buffer overwritten by the next call).
         """
         dyn = self.dynamics
-        needs_gravity = self.gravity_sign != 0 or not self.robot_compensates
-        g = dyn.gravity(q) if needs_gravity else 0.0
-        # Torques of our own (hold, stop) carry gravity where the robot does not.
-        own_gravity = 0.0 if self.robot_compensates else g
         torque = self._torque
+        # Torques of our own (hold, stop) carry gravity where the robot does not; g(q) is
+        # computed only where a term needs it (not for a policy run as trained).
         if qd is not None and self.stop.update(qd, dyn.joint_names):
             torque[:] = damped_stop(dyn.inertia(q), qd, self.period_s, dyn.effort_limits)
-            torque += own_gravity
+            if not self.robot_compensates:
+                torque += dyn.gravity(q)
         else:
             torque[:] = policy_torque
-            torque += self.gravity_sign * g
+            g = None
+            if self.gravity_sign or (self.hold is not None and not self.robot_compensates):
+                g = dyn.gravity(q)
+            if self.gravity_sign:
+                torque += self.gravity_sign * g
             if self.hold is not None:
                 held = self.hold.joints
                 velocity = np.zeros(len(torque)) if qd is None else qd
-                torque[held] = self.hold.torque(q, velocity) + (
-                    own_gravity[held] if np.ndim(own_gravity) else 0.0)
+                torque[held] = self.hold.torque(q, velocity)
+                if not self.robot_compensates:
+                    torque[held] += g[held]
         np.clip(torque, -dyn.effort_limits, dyn.effort_limits, out=torque)
         return self.limiter.limit(torque)
 
